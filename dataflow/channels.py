@@ -1,0 +1,188 @@
+"""Bounded per-input queues grouped in one inbox per node.
+
+One lock and two conditions per node (like ``queue.Queue``) let a worker wait on all
+its inputs at once and take everything that is queued in a single acquisition, which
+is where the engine wins back the cost of its bookkeeping.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any
+
+
+class _Sentinel:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+EOS: Any = _Sentinel("EOS")
+"""End of stream: the producer will send nothing more on this edge."""
+
+EMPTY: Any = _Sentinel("EMPTY")
+"""No value for this sequence number (a node emitted nothing, or skipped an error).
+It still travels so that joins and 'previous' feedback know the sequence is settled."""
+
+
+class Packet:
+    """One value on one edge: stream id, sequence number, capture timestamp, data."""
+
+    __slots__ = ("data", "seq", "stream", "timestamp")
+
+    def __init__(self, stream: str, seq: int, timestamp: float, data: Any) -> None:
+        self.stream = stream
+        self.seq = seq
+        self.timestamp = timestamp
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"Packet({self.stream!r}, {self.seq}, {self.timestamp:.3f}, {self.data!r})"
+
+
+class Channel:
+    """One input port's queue and its counters."""
+
+    __slots__ = ("closed", "drop_oldest", "drops", "feedback", "high_water", "items", "maxsize", "port")
+
+    def __init__(self, port: str, maxsize: int, drop_oldest: bool, feedback: str | None) -> None:
+        self.port = port
+        self.items: deque[Packet] = deque()
+        self.maxsize = maxsize
+        self.drop_oldest = drop_oldest
+        self.feedback = feedback
+        self.drops = 0
+        self.high_water = 0
+        self.closed = False
+
+
+class Inbox:
+    """The queues of one node's inputs, behind one lock."""
+
+    def __init__(self, channels: list[Channel]) -> None:
+        self.channels = channels
+        self.lock = threading.Lock()
+        self.not_empty = threading.Condition(self.lock)
+        self.not_full = threading.Condition(self.lock)
+        self.count = 0
+        self.aborted = False
+        # Notifying a Condition costs microseconds in Python; only do it when someone waits.
+        self.consumer_waiting = False
+        self.producers_waiting = 0
+
+    def put(self, index: int, packet: Any) -> None:
+        """Queue ``packet`` on input ``index``; blocks while full unless the input drops or
+        is a feedback edge (a loop must never block its own producer)."""
+        ch = self.channels[index]
+        with self.lock:
+            items = ch.items
+            if len(items) >= ch.maxsize and packet is not EOS:
+                if ch.drop_oldest or ch.feedback:
+                    # Never drop an EOS that is already queued.
+                    if items[0] is not EOS:
+                        items.popleft()
+                        self.count -= 1
+                        ch.drops += ch.drop_oldest
+                else:
+                    self.producers_waiting += 1
+                    while len(items) >= ch.maxsize and not self.aborted:
+                        self.not_full.wait()
+                    self.producers_waiting -= 1
+                    if self.aborted:
+                        return
+            items.append(packet)
+            self.count += 1
+            if len(items) > ch.high_water:
+                ch.high_water = len(items)
+            if self.consumer_waiting:
+                self.consumer_waiting = False
+                self.not_empty.notify()
+
+    def put_many(self, index: int, packets: list[Any]) -> None:
+        """``put`` for several packets under one lock acquisition (same blocking rules)."""
+        ch = self.channels[index]
+        if ch.drop_oldest or ch.feedback:
+            for packet in packets:
+                self.put(index, packet)
+            return
+        with self.lock:
+            items = ch.items
+            maxsize = ch.maxsize
+            for packet in packets:
+                if len(items) >= maxsize and packet is not EOS:
+                    if self.consumer_waiting:
+                        self.consumer_waiting = False
+                        self.not_empty.notify()
+                    self.producers_waiting += 1
+                    while len(items) >= maxsize and not self.aborted:
+                        self.not_full.wait()
+                    self.producers_waiting -= 1
+                    if self.aborted:
+                        return
+                items.append(packet)
+                self.count += 1
+            if len(items) > ch.high_water:
+                ch.high_water = len(items)
+            if self.consumer_waiting:
+                self.consumer_waiting = False
+                self.not_empty.notify()
+
+    def take(self, limit_drop_oldest: bool = True) -> list[tuple[int, Any]] | None:
+        """Wait for at least one packet, then take all queued ones (one from inputs that drop,
+        so that the freshest frame is what the node sees next). None once aborted."""
+        with self.lock:
+            while self.count == 0:
+                if self.aborted:
+                    return None
+                self.consumer_waiting = True
+                self.not_empty.wait()
+            if self.aborted:
+                return None
+            out: list[tuple[int, Any]] = []
+            for i, ch in enumerate(self.channels):
+                items = ch.items
+                if not items:
+                    continue
+                if ch.drop_oldest and limit_drop_oldest:
+                    out.append((i, items.popleft()))
+                    self.count -= 1
+                else:
+                    out.extend((i, p) for p in items)
+                    self.count -= len(items)
+                    items.clear()
+            if self.producers_waiting:
+                self.not_full.notify_all()
+            return out
+
+    def take_single(self) -> list[Any] | None:
+        """``take`` for a node with one input, without the port index."""
+        ch = self.channels[0]
+        with self.lock:
+            items = ch.items
+            while not items:
+                if self.aborted:
+                    return None
+                self.consumer_waiting = True
+                self.not_empty.wait()
+            if self.aborted:
+                return None
+            if ch.drop_oldest:
+                out = [items.popleft()]
+            else:
+                out = list(items)
+                items.clear()
+            self.count -= len(out)
+            if self.producers_waiting:
+                self.not_full.notify_all()
+            return out
+
+    def abort(self) -> None:
+        with self.lock:
+            self.aborted = True
+            self.not_empty.notify_all()
+            self.not_full.notify_all()

@@ -1,0 +1,444 @@
+"""Graph files: loading with includes, params and overrides, then checking everything
+that can be checked before a packet flows (types, wiring, cycles, params)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from . import registry
+from .errors import GraphError, did_you_mean
+from .node import Node
+from .params import Param, infer_param
+from .types import PortType
+from .yamlsrc import LocDict, load_yaml
+
+GRAPH_KEYS = ("graph", "description", "params", "include", "set", "nodes", "queue_size")
+NODE_KEYS = ("type", "params", "inputs", "on_error", "queue_size")
+INPUT_KEYS = ("from", "feedback", "queue_size", "policy")
+FEEDBACK_MODES = ("latest", "previous")
+POLICIES = ("block", "drop_oldest")
+ON_ERROR = ("stop", "skip")
+DEFAULT_QUEUE_SIZE = 8
+
+_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass
+class Edge:
+    """One wire: ``src.src_port -> dst.dst_port`` with its queue settings."""
+
+    src: str
+    src_port: str
+    dst: str
+    dst_port: str
+    feedback: str | None
+    queue_size: int
+    policy: str
+    where: str
+
+
+@dataclass
+class NodeSpec:
+    """A node as the graph file declares it, with params resolved and the instance built."""
+
+    name: str
+    type_name: str
+    cls: type[Node]
+    params: dict[str, Any]
+    inputs: dict[str, Edge]
+    on_error: str
+    where: str
+    instance: Node | None = None
+    input_types: dict[str, PortType] = field(default_factory=dict)
+    output_types: dict[str, PortType] = field(default_factory=dict)
+
+
+@dataclass
+class GraphParam:
+    param: Param
+    value: Any
+    where: str
+
+
+@dataclass
+class Graph:
+    """A checked graph, ready to run: nodes in topological order, edges, graph params."""
+
+    name: str
+    path: Path
+    params: dict[str, GraphParam]
+    nodes: dict[str, NodeSpec]
+    edges: list[Edge]
+    order: list[str]
+
+    def consumers(self, node: str) -> list[Edge]:
+        return [e for e in self.edges if e.src == node]
+
+    def render(self, fmt: str) -> str:
+        """Draw the graph as Mermaid or Graphviz dot; feedback edges dashed."""
+        lines: list[str] = []
+        if fmt == "mermaid":
+            lines.append("flowchart LR")
+            for name in self.order:
+                lines.append(f'  {_ident(name)}["{name}<br/><i>{self.nodes[name].type_name}</i>"]')
+            for e in self.edges:
+                arrow = "-.->" if e.feedback else "-->"
+                label = f"{e.src_port}→{e.dst_port}" + (f" ({e.feedback})" if e.feedback else "")
+                lines.append(f"  {_ident(e.src)} {arrow}|{label}| {_ident(e.dst)}")
+        elif fmt == "dot":
+            lines.append(f'digraph "{self.name}" {{')
+            lines.append("  rankdir=LR; node [shape=box];")
+            for name in self.order:
+                lines.append(f'  "{name}" [label="{name}\\n{self.nodes[name].type_name}"];')
+            for e in self.edges:
+                style = ", style=dashed, constraint=false" if e.feedback else ""
+                lines.append(f'  "{e.src}" -> "{e.dst}" [label="{e.src_port}→{e.dst_port}"{style}];')
+            lines.append("}")
+        else:
+            raise GraphError(f"unknown format '{fmt}' (use mermaid or dot)")
+        return "\n".join(lines) + "\n"
+
+
+def _ident(name: str) -> str:
+    return re.sub(r"\W", "_", name)
+
+
+# -- loading -------------------------------------------------------------------
+
+
+@dataclass
+class _Raw:
+    """A graph file and everything it includes, merged, before types are resolved."""
+
+    name: str = ""
+    params: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    nodes: dict[str, LocDict] = field(default_factory=dict)
+    sets: list[tuple[str, Any, str]] = field(default_factory=list)
+    queue_size: int = DEFAULT_QUEUE_SIZE
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _read(path: Path, raw: _Raw, stack: tuple[Path, ...], where: str | None) -> None:
+    resolved = path.resolve()
+    if resolved in stack:
+        chain = " -> ".join(_shown(p) for p in (*stack, resolved))
+        raise GraphError(f"include loop: {chain}", where)
+    if not resolved.exists() and where is not None:
+        raise GraphError(f"include file not found: {path}", where)
+    doc = load_yaml(path, _shown(path))
+    for key in doc:
+        if key not in GRAPH_KEYS:
+            raise GraphError(f"unknown graph key '{key}'{did_you_mean(key, GRAPH_KEYS)}", doc.at(key))
+    if not raw.name:
+        raw.name = str(doc.get("graph") or path.stem)
+    if "queue_size" in doc:
+        raw.queue_size = _positive_int(doc["queue_size"], doc.at("queue_size"), "queue_size")
+
+    includes = doc.get("include") or []
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list):
+        raise GraphError("'include' must be a file or a list of files", doc.at("include"))
+    for item in includes:
+        if not isinstance(item, str):
+            raise GraphError("each include must be a file path", doc.at("include"))
+        _read(path.parent / item, raw, (*stack, resolved), doc.at("include"))
+
+    params = doc.get("params") or LocDict()
+    if not isinstance(params, LocDict):
+        raise GraphError("'params' must be a mapping of name: default", doc.at("params"))
+    for key, value in params.items():
+        raw.params[key] = (value, params.at(key))
+
+    nodes = doc.get("nodes")
+    if nodes is None and not includes:
+        raise GraphError("graph has no 'nodes' section", doc.where)
+    nodes = nodes or LocDict()
+    if not isinstance(nodes, LocDict):
+        raise GraphError("'nodes' must be a mapping of node name to node", doc.at("nodes"))
+    for name, body in nodes.items():
+        if name in raw.nodes:
+            raise GraphError(f"duplicate node name '{name}' (also at {raw.nodes[name].where})", nodes.at(name))
+        if "." in name or "/" in name:
+            raise GraphError(f"node name '{name}' may not contain '.' or '/'", nodes.at(name))
+        if not isinstance(body, LocDict):
+            raise GraphError(f"node '{name}' must be a mapping with a 'type'", nodes.at(name))
+        body.where = nodes.at(name)
+        raw.nodes[name] = body
+
+    sets = doc.get("set") or LocDict()
+    if not isinstance(sets, LocDict):
+        raise GraphError("'set' must be a mapping of node.param: value", doc.at("set"))
+    raw.sets.extend((k, v, sets.at(k)) for k, v in sets.items())
+
+
+def _positive_int(value: Any, where: str, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise GraphError(f"{what} must be a positive integer, got {value!r}", where)
+    return value
+
+
+def load_graph(path: str | Path, overrides: list[str] | None = None) -> Graph:
+    """Load, override, check and instantiate a graph. Every problem is a ``GraphError``."""
+    path = Path(path)
+    raw = _Raw()
+    _read(path, raw, (), None)
+    gparams = {k: GraphParam(infer_param(k, v), v, w) for k, (v, w) in raw.params.items()}
+
+    node_sets: dict[str, dict[str, tuple[Any, bool, str]]] = {}
+    for key, value, where in raw.sets:
+        _apply_set(key, value, False, where, raw, gparams, node_sets)
+    for item in overrides or []:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise GraphError(f"--set expects name=value, got '{item}'", "--set")
+        _apply_set(key.strip(), value, True, f"--set {key.strip()}", raw, gparams, node_sets)
+
+    specs = {name: _build_node(name, body, raw, gparams, node_sets.get(name, {})) for name, body in raw.nodes.items()}
+    edges = [e for spec in specs.values() for e in spec.inputs.values()]
+    _check_wiring(specs, edges)
+    order = _sort(specs, edges)
+    _resolve_types(specs, order)
+    _check_feedback(specs, edges)
+    return Graph(raw.name, path, gparams, specs, edges, order)
+
+
+def _apply_set(
+    key: str,
+    value: Any,
+    from_string: bool,
+    where: str,
+    raw: _Raw,
+    gparams: dict[str, GraphParam],
+    node_sets: dict[str, dict[str, tuple[Any, bool, str]]],
+) -> None:
+    if "." in key:
+        node, _, param = key.partition(".")
+        if node not in raw.nodes:
+            raise GraphError(f"no node named '{node}'{did_you_mean(node, raw.nodes)}", where)
+        node_sets.setdefault(node, {})[param] = (value, from_string, where)
+        return
+    if key not in gparams:
+        names = list(gparams) + [f"{n}.<param>" for n in raw.nodes]
+        raise GraphError(f"no graph param named '{key}'{did_you_mean(key, names)}", where)
+    gp = gparams[key]
+    try:
+        gp.value = gp.param.coerce(value, from_string=from_string)
+    except ValueError as exc:
+        raise GraphError(f"graph param '{key}': {exc}", where) from None
+    gp.where = where
+
+
+def _substitute(value: Any, gparams: dict[str, GraphParam], where: str) -> Any:
+    if isinstance(value, str):
+        whole = _REF.fullmatch(value.strip())
+        if whole:
+            return _lookup(whole.group(1), gparams, where)
+        return _REF.sub(lambda m: str(_lookup(m.group(1), gparams, where)), value)
+    if isinstance(value, list):
+        return [_substitute(v, gparams, where) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute(v, gparams, where) for k, v in value.items()}
+    return value
+
+
+def _lookup(name: str, gparams: dict[str, GraphParam], where: str) -> Any:
+    if name not in gparams:
+        raise GraphError(f"unknown graph param '${{{name}}}'{did_you_mean(name, gparams)}", where)
+    return gparams[name].value
+
+
+def _build_node(
+    name: str,
+    body: LocDict,
+    raw: _Raw,
+    gparams: dict[str, GraphParam],
+    sets: dict[str, tuple[Any, bool, str]],
+) -> NodeSpec:
+    where = body.where
+    for key in body:
+        if key not in NODE_KEYS:
+            raise GraphError(f"node '{name}': unknown key '{key}'{did_you_mean(key, NODE_KEYS)}", body.at(key))
+    type_name = body.get("type")
+    if not isinstance(type_name, str) or not type_name:
+        raise GraphError(f"node '{name}' has no 'type'", where)
+    cls = registry.resolve(type_name, body.at("type"))
+
+    given = body.get("params") or LocDict()
+    if not isinstance(given, LocDict):
+        raise GraphError(f"node '{name}': 'params' must be a mapping", body.at("params"))
+    declared = {p.name: p for p in cls.params}
+    values: dict[str, Any] = {}
+    for key, value in given.items():
+        pwhere = given.at(key)
+        if key not in declared:
+            raise GraphError(f"node '{name}' ({type_name}): unknown param '{key}'{did_you_mean(key, declared)}", pwhere)
+        values[key] = _coerce(name, declared[key], _substitute(value, gparams, pwhere), False, pwhere)
+    for key, (value, from_string, swhere) in sets.items():
+        if key not in declared:
+            raise GraphError(f"node '{name}' ({type_name}): unknown param '{key}'{did_you_mean(key, declared)}", swhere)
+        values[key] = _coerce(name, declared[key], value, from_string, swhere)
+    for p in cls.params:
+        if p.name not in values:
+            if p.required:
+                raise GraphError(f"node '{name}' ({type_name}): missing required param '{p.name}' ({p.doc})", where)
+            values[p.name] = p.default
+
+    on_error = body.get("on_error", "stop")
+    if on_error not in ON_ERROR:
+        raise GraphError(f"node '{name}': on_error must be one of {', '.join(ON_ERROR)}", body.at("on_error"))
+    node_queue = raw.queue_size
+    if "queue_size" in body:
+        node_queue = _positive_int(body["queue_size"], body.at("queue_size"), "queue_size")
+
+    wiring = body.get("inputs") or LocDict()
+    if not isinstance(wiring, LocDict):
+        raise GraphError(f"node '{name}': 'inputs' must map input port to node.port", body.at("inputs"))
+    inputs: dict[str, Edge] = {}
+    for port, spec in wiring.items():
+        iwhere = wiring.at(port)
+        if cls.input_port(port) is None:
+            known = [p.name for p in cls.inputs]
+            raise GraphError(
+                f"node '{name}' ({type_name}) has no input port '{port}'{did_you_mean(port, known)}", iwhere
+            )
+        inputs[port] = _edge(name, port, spec, node_queue, iwhere)
+    for p in cls.inputs:
+        if p.name not in inputs and not p.optional:
+            raise GraphError(f"node '{name}' ({type_name}): input '{p.name}' is not wired to anything", where)
+
+    spec_ = NodeSpec(name, type_name, cls, values, inputs, on_error, where)
+    try:
+        spec_.instance = cls(name, values)
+    except Exception as exc:
+        raise GraphError(f"node '{name}' ({type_name}): {exc}", where) from None
+    return spec_
+
+
+def _coerce(node: str, p: Param, value: Any, from_string: bool, where: str) -> Any:
+    try:
+        return p.coerce(value, from_string=from_string)
+    except ValueError as exc:
+        raise GraphError(f"node '{node}': param '{p.name}' {exc}", where) from None
+
+
+def _edge(node: str, port: str, spec: Any, queue_size: int, where: str) -> Edge:
+    feedback, policy = None, "block"
+    if isinstance(spec, LocDict):
+        for key in spec:
+            if key not in INPUT_KEYS:
+                raise GraphError(
+                    f"node '{node}' input '{port}': unknown key '{key}'{did_you_mean(key, INPUT_KEYS)}", spec.at(key)
+                )
+        feedback = spec.get("feedback")
+        if feedback is True:
+            feedback = "latest"
+        if feedback not in (None, False, *FEEDBACK_MODES):
+            raise GraphError(f"node '{node}' input '{port}': feedback must be latest or previous", spec.at("feedback"))
+        feedback = feedback or None
+        policy = spec.get("policy", "block")
+        if policy not in POLICIES:
+            raise GraphError(
+                f"node '{node}' input '{port}': policy must be one of {', '.join(POLICIES)}", spec.at("policy")
+            )
+        if "queue_size" in spec:
+            queue_size = _positive_int(spec["queue_size"], spec.at("queue_size"), "queue_size")
+        source = spec.get("from")
+    else:
+        source = spec
+    if not isinstance(source, str) or source.count(".") != 1:
+        raise GraphError(f"node '{node}' input '{port}' must name an output as node.port, got {source!r}", where)
+    src, _, src_port = source.partition(".")
+    return Edge(src, src_port, node, port, feedback, queue_size, policy, where)
+
+
+def _check_wiring(specs: dict[str, NodeSpec], edges: list[Edge]) -> None:
+    for e in edges:
+        if e.src not in specs:
+            raise GraphError(
+                f"node '{e.dst}' input '{e.dst_port}' is wired to unknown node '{e.src}'{did_you_mean(e.src, specs)}",
+                e.where,
+            )
+        src_cls = specs[e.src].cls
+        if src_cls.output_port(e.src_port) is None:
+            known = [p.name for p in src_cls.outputs]
+            raise GraphError(
+                f"node '{e.dst}' input '{e.dst_port}': node '{e.src}' ({specs[e.src].type_name}) has no output "
+                f"port '{e.src_port}'{did_you_mean(e.src_port, known)}",
+                e.where,
+            )
+
+
+def _sort(specs: dict[str, NodeSpec], edges: list[Edge]) -> list[str]:
+    dag = nx.DiGraph()
+    dag.add_nodes_from(specs)
+    dag.add_edges_from((e.src, e.dst) for e in edges if not e.feedback)
+    try:
+        cycle = nx.find_cycle(dag)
+    except nx.NetworkXNoCycle:
+        return list(nx.lexicographical_topological_sort(dag, key=list(specs).index))
+    names = [u for u, _ in cycle] + [cycle[0][0]]
+    first = next(e for e in edges if (e.src, e.dst) == cycle[-1])
+    raise GraphError(
+        f"cycle {' -> '.join(names)} is not marked as feedback (mark one input 'feedback: previous' or 'latest')",
+        first.where,
+    )
+
+
+def _resolve_types(specs: dict[str, NodeSpec], order: list[str]) -> None:
+    # Feedback inputs are checked after the pass, once their producers' types are known.
+    late: list[tuple[NodeSpec, Edge]] = []
+    for name in order:
+        spec = specs[name]
+        node = spec.instance
+        assert node is not None
+        for port, edge in spec.inputs.items():
+            spec.input_types[port] = node.input_type(port)
+            if edge.feedback:
+                late.append((spec, edge))
+                continue
+            _check_edge(specs, spec, edge)
+        resolved_inputs = {p: specs[e.src].output_types[e.src_port] for p, e in spec.inputs.items() if not e.feedback}
+        for out in spec.cls.outputs:
+            spec.output_types[out.name] = node.output_type(out.name, resolved_inputs)
+    for spec, edge in late:
+        _check_edge(specs, spec, edge)
+
+
+def _check_edge(specs: dict[str, NodeSpec], spec: NodeSpec, edge: Edge) -> None:
+    produced = specs[edge.src].output_types[edge.src_port]
+    problem = produced.feeds(spec.input_types[edge.dst_port])
+    if problem:
+        raise GraphError(
+            f"node '{spec.name}' input '{edge.dst_port}' (from {edge.src}.{edge.src_port}): {problem}", edge.where
+        )
+
+
+def _check_feedback(specs: dict[str, NodeSpec], edges: list[Edge]) -> None:
+    """A 'previous' loop waits for every packet to come round; a queue that drops would hang it."""
+    dag = nx.DiGraph()
+    dag.add_edges_from((e.src, e.dst) for e in edges if not e.feedback)
+    for fb in edges:
+        if fb.feedback != "previous":
+            continue
+        if fb.dst not in dag or fb.src not in dag:
+            continue
+        loop = (nx.descendants(dag, fb.dst) | {fb.dst}) & (nx.ancestors(dag, fb.src) | {fb.src})
+        for e in edges:
+            if e.dst in loop and e.src in loop and e.policy == "drop_oldest" and not e.feedback:
+                raise GraphError(
+                    f"node '{e.dst}' input '{e.dst_port}' drops packets inside the 'previous' feedback loop of "
+                    f"'{fb.dst}.{fb.dst_port}'; use feedback: latest or policy: block",
+                    e.where,
+                )

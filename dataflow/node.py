@@ -1,0 +1,141 @@
+"""The node contract: declared ports and params, then ``setup`` and ``process``.
+
+A node never touches threads, queues or timestamps' bookkeeping: the engine calls
+``process`` with one aligned value per input port and sends what it returns on
+the output ports. Sources implement ``generate`` instead of ``process``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .params import Param
+from .types import PortType
+
+
+@dataclass(frozen=True)
+class In:
+    """An input port. ``optional`` inputs may be left unwired or have no value for a packet
+    (the node then gets ``None``)."""
+
+    name: str
+    type: PortType
+    doc: str = ""
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Out:
+    """An output port. ``like`` names an input whose resolved type this output repeats
+    (a filter passes keypoints of whatever schema it is given)."""
+
+    name: str
+    type: PortType
+    doc: str = ""
+    like: str | None = None
+
+
+@dataclass
+class Sample:
+    """What a source yields when it knows more than the values: a capture timestamp
+    (seconds) and a stream id. A plain dict of output values is also accepted."""
+
+    values: dict[str, Any]
+    timestamp: float | None = None
+    stream: str | None = None
+
+
+class Node:
+    """Base class of every node.
+
+    Subclasses declare ``inputs``, ``outputs`` and ``params`` as class attributes, may
+    override ``setup`` (heavy initialisation, runs once before packets flow), and
+    implement ``process(**inputs) -> dict`` (or ``generate()`` for a source). Param
+    values are attributes of the instance. During ``process`` the current packet's
+    ``stream``, ``seq`` and ``timestamp`` are attributes too.
+
+    ``stateful = True`` asks the engine for one instance per stream, so state such as
+    filter memory never mixes two cameras.
+    """
+
+    inputs: ClassVar[list[In]] = []
+    outputs: ClassVar[list[Out]] = []
+    params: ClassVar[list[Param]] = []
+    stateful: ClassVar[bool] = False
+
+    packet: Any = None  # the packet being processed, set by the engine
+
+    @property
+    def stream(self) -> str:
+        """Stream id of the packet being processed."""
+        return self.packet.stream if self.packet is not None else ""
+
+    @property
+    def seq(self) -> int:
+        """Sequence number of the packet being processed."""
+        return self.packet.seq if self.packet is not None else -1
+
+    @property
+    def timestamp(self) -> float:
+        """Capture timestamp (seconds) of the packet being processed."""
+        return self.packet.timestamp if self.packet is not None else 0.0
+
+    def __init__(self, name: str, params: dict[str, Any]) -> None:
+        self.name = name
+        self.param_values = dict(params)
+        for key, value in params.items():
+            setattr(self, key, value)
+
+    # -- declared contract -------------------------------------------------
+    @classmethod
+    def is_source(cls) -> bool:
+        return cls.generate is not Node.generate
+
+    @classmethod
+    def input_port(cls, name: str) -> In | None:
+        return next((p for p in cls.inputs if p.name == name), None)
+
+    @classmethod
+    def output_port(cls, name: str) -> Out | None:
+        return next((p for p in cls.outputs if p.name == name), None)
+
+    @classmethod
+    def param(cls, name: str) -> Param | None:
+        return next((p for p in cls.params if p.name == name), None)
+
+    def input_type(self, port: str) -> PortType:
+        """The type this instance accepts on ``port``; override to add param-dependent detail
+        (the joints a rep counter needs)."""
+        spec = self.input_port(port)
+        assert spec is not None
+        return spec.type
+
+    def output_type(self, port: str, inputs: dict[str, PortType]) -> PortType:
+        """The type this instance emits on ``port`` given its inputs' resolved types;
+        override when params decide it (a model's joint schema)."""
+        spec = self.output_port(port)
+        assert spec is not None
+        if spec.like and spec.like in inputs:
+            return inputs[spec.like]
+        return spec.type
+
+    # -- lifecycle ---------------------------------------------------------
+    def setup(self) -> None:
+        """Load what the node needs (models, files). Raise ``UserError`` for the user's mistakes."""
+
+    def process(self, **inputs: Any) -> dict[str, Any] | None:
+        """Turn one aligned set of input values into output values (missing ports emit nothing)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement process() or generate()")
+
+    def generate(self) -> Iterator[dict[str, Any] | Sample]:
+        """For sources: yield output values, one item per packet, until the stream ends."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Flush and release resources; called once after the last packet, also after errors."""
+
+    def summary(self) -> dict[str, Any] | None:
+        """What a sink reports at the end of a run (merged into ``--summary-json``)."""
+        return None

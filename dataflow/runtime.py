@@ -1,0 +1,512 @@
+"""Running a checked graph: one worker thread per node, bounded queues between them,
+joins by sequence number, feedback edges, end-of-stream, errors, signals and stats."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
+
+from .channels import EMPTY, EOS, Channel, Inbox, Packet
+from .errors import DataflowError
+from .graph import Graph, NodeSpec
+from .node import Node, Sample
+from .stats import NodeStats, bottleneck
+
+log = logging.getLogger("dataflow")
+
+# How long a stop request (Ctrl-C, SIGTERM) lets queued packets drain before aborting.
+STOP_GRACE_S = 0.8
+# Outputs of packets that took longer than this are sent immediately rather than batched.
+FLUSH_AFTER_S = 100e-6
+
+
+@dataclass
+class NodeFailure:
+    """What stopped a run: the node, the packet's sequence number and the original error."""
+
+    node: str
+    seq: int | None
+    error: BaseException
+    traceback: str
+
+    def line(self) -> str:
+        at = f" at seq {self.seq}" if self.seq is not None else ""
+        kind = "" if isinstance(self.error, DataflowError) else f"{type(self.error).__name__}: "
+        return f"node '{self.node}' failed{at}: {kind}{self.error}"
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    wall_s: float
+    stats: list[dict[str, Any]]
+    summary: dict[str, Any]
+    failure: NodeFailure | None = None
+    stopped_by: str | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def stats_json(self) -> dict[str, Any]:
+        return {"wall_s": round(self.wall_s, 4), "bottleneck": bottleneck(self.stats), "nodes": self.stats}
+
+
+class _Stop(Exception):
+    """Raised inside a worker when the run is aborted."""
+
+
+class Worker:
+    """Runs one node: takes packets from its inbox, joins them, calls the node, emits."""
+
+    def __init__(self, runtime: Runtime, spec: NodeSpec) -> None:
+        self.runtime = runtime
+        self.spec = spec
+        self.name = spec.name
+        self.skip_errors = spec.on_error == "skip"
+        self.stats = NodeStats(spec.name, spec.type_name)
+        self.ports = [e.dst_port for e in spec.inputs.values()]
+        self.channels = [
+            Channel(e.dst_port, e.queue_size, e.policy == "drop_oldest", e.feedback) for e in spec.inputs.values()
+        ]
+        self.inbox = Inbox(self.channels)
+        self.main = [i for i, c in enumerate(self.channels) if not c.feedback]
+        self.feedback = [i for i, c in enumerate(self.channels) if c.feedback]
+        self.optional = {p.name for p in spec.cls.inputs if p.optional}
+        # port -> list of (inbox, channel index) downstream
+        self.targets: dict[str, list[tuple[Inbox, int]]] = {p.name: [] for p in spec.cls.outputs}
+        self.flat_targets: list[tuple[Inbox, int]] = []
+        self.outbox: list[list[Packet]] = []
+        self.port_targets: list[tuple[str, list[int]]] = [(p.name, []) for p in spec.cls.outputs]
+        self.instances: dict[str, Node] = {}
+        self.first: Node | None = spec.instance  # checked and set up before the run
+        self.generated = 0
+        self.thread = threading.Thread(target=self._run, name=f"dataflow:{spec.name}", daemon=True)
+        self.done = False
+        self.closed = False
+
+    # -- instances per stream -------------------------------------------------
+    def instance(self, stream: str) -> Node:
+        node = self.instances.get(stream)
+        if node is None:
+            if self.first is not None and (not self.instances or not self.spec.cls.stateful):
+                node = self.first
+            else:
+                node = self.spec.cls(self.name, self.spec.params)
+                node.setup()
+            self.instances[stream] = node
+        return node
+
+    # -- emitting -------------------------------------------------------------
+    def connect(self, port: str, inbox: Inbox, index: int) -> None:
+        self.targets[port].append((inbox, index))
+        self.flat_targets.append((inbox, index))
+        self.outbox.append([])
+        self.port_targets = [
+            (p, [k for k, t in enumerate(self.flat_targets) if t in targets]) for p, targets in self.targets.items()
+        ]
+
+    def emit(self, stream: str, seq: int, ts: float, values: dict[str, Any] | None) -> None:
+        """Buffer one packet per output port (EMPTY where the node gave no value); ``flush`` sends."""
+        for port, indexes in self.port_targets:
+            data = EMPTY if values is None else values.get(port, EMPTY)
+            if data is not EMPTY:
+                self.stats.packets_out += 1
+            if indexes:
+                packet = Packet(stream, seq, ts, data)
+                outbox = self.outbox
+                for k in indexes:
+                    outbox[k].append(packet)
+
+    def flush(self) -> None:
+        outbox = self.outbox
+        for k, (inbox, index) in enumerate(self.flat_targets):
+            if outbox[k]:
+                packets = outbox[k]
+                outbox[k] = []
+                inbox.put_many(index, packets)
+
+    def emit_eos(self) -> None:
+        self.flush()
+        for inbox, index in self.flat_targets:
+            inbox.put(index, EOS)
+
+    # -- the thread -----------------------------------------------------------
+    def _run(self) -> None:
+        self.stats.started = time.perf_counter()
+        try:
+            if self.spec.cls.is_source():
+                self._run_source()
+            elif len(self.channels) == 1:
+                self._run_single()
+            else:
+                self._run_joined()
+            self.emit_eos()
+        except _Stop:
+            pass
+        except BaseException as exc:
+            self.runtime.fail(NodeFailure(self.name, None, exc, traceback.format_exc()))
+        finally:
+            self.stats.finished = time.perf_counter()
+            self._close()
+            self.done = True
+            self.runtime.worker_done()
+
+    def nodes(self) -> list[Node]:
+        """Every distinct instance this worker holds."""
+        return list({id(n): n for n in (self.first, *self.instances.values()) if n is not None}.values())
+
+    def _close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for node in self.nodes():
+            try:
+                node.close()
+            except Exception as exc:
+                self.runtime.fail(NodeFailure(self.name, None, exc, traceback.format_exc()))
+
+    def _call(self, node: Node, packet: Packet, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        node.packet = packet
+        t0 = perf_counter()
+        try:
+            out = node.process(**kwargs)
+        except Exception as exc:
+            out = self._fail(packet, exc)
+        self.stats.times.append(perf_counter() - t0)
+        return out
+
+    def _fail(self, packet: Packet, exc: Exception) -> None:
+        """Skip the packet (``on_error: skip``) or stop the run naming the node and seq."""
+        if self.skip_errors:
+            self.stats.errors_skipped += 1
+            log.debug("node %s skipped seq %s: %s", self.name, packet.seq, exc)
+            return None
+        self.runtime.fail(NodeFailure(self.name, packet.seq, exc, traceback.format_exc()))
+        raise _Stop from None
+
+    def _run_source(self) -> None:
+        stop = self.runtime.stop_event
+        seqs: dict[str, int] = {}
+        node = self.instance(self.name)
+        generator = iter(node.generate())
+        stats = self.stats
+        default_stream = self.name
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            try:
+                item = next(generator)
+            except StopIteration:
+                stats.record(time.perf_counter() - t0)
+                break
+            except Exception as exc:
+                self.runtime.fail(NodeFailure(self.name, seqs.get(default_stream), exc, traceback.format_exc()))
+                raise _Stop from None
+            dt = time.perf_counter() - t0
+            stats.times.append(dt)
+            if isinstance(item, Sample):
+                stream = item.stream or default_stream
+                ts = item.timestamp if item.timestamp is not None else time.time()
+                values = item.values
+            else:
+                stream, ts, values = default_stream, time.time(), item
+            seq = seqs.get(stream, 0)
+            seqs[stream] = seq + 1
+            self.generated += 1
+            self.emit(stream, seq, ts, values)
+            # A slow source (camera, decoder) sends each frame at once; a fast one in small batches.
+            if dt > FLUSH_AFTER_S or not self.generated % 16:
+                self.flush()
+        close = getattr(generator, "close", None)
+        if close is not None:
+            close()
+
+    def _run_single(self) -> None:
+        """The common case, one input: the per-packet path is inlined because it is the engine's hot loop."""
+        take = self.inbox.take_single
+        port = self.ports[0]
+        required = port not in self.optional
+        flush, fail = self.flush, self._fail
+        stats, times, outbox = self.stats, self.stats.times, self.outbox
+        port_targets = self.port_targets
+        stream, process = None, None
+        while True:
+            items = take()
+            if items is None:
+                raise _Stop
+            stats.packets_in += len(items)
+            for n, packet in enumerate(items, 1):
+                if packet is EOS:
+                    stats.packets_in -= 1
+                    return
+                data = packet.data
+                if data is EMPTY and required:
+                    out = None
+                else:
+                    if packet.stream != stream:
+                        stream = packet.stream
+                        node = self.instance(stream)
+                        process = node.process
+                    node.packet = packet
+                    t0 = perf_counter()
+                    try:
+                        out = process(**{port: None if data is EMPTY else data})
+                    except Exception as exc:
+                        out = fail(packet, exc)
+                    dt = perf_counter() - t0
+                    times.append(dt)
+                    if dt > FLUSH_AFTER_S:
+                        n = 0
+                for out_port, indexes in port_targets:
+                    value = EMPTY if out is None else out.get(out_port, EMPTY)
+                    if value is not EMPTY:
+                        stats.packets_out += 1
+                    if indexes:
+                        sent = Packet(packet.stream, packet.seq, packet.timestamp, value)
+                        for k in indexes:
+                            outbox[k].append(sent)
+                # Send at once after slow work (keeps stages overlapped); batch only cheap packets.
+                if not n % 16:
+                    flush()
+            flush()
+
+    def _run_joined(self) -> None:
+        """Align main inputs by (stream, seq); attach feedback values; call the node."""
+        joiner = _Joiner(self)
+        while True:
+            items = self.inbox.take()
+            if items is None:
+                raise _Stop
+            for index, packet in items:
+                joiner.add(index, packet)
+            joiner.fire()
+            self.flush()
+            if joiner.finished():
+                return
+
+
+class _Joiner:
+    """Join state of a node with several inputs or feedback inputs."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.w = worker
+        self.heads: dict[str, dict[int, deque[Packet]]] = {}
+        self.streams: list[str] = []
+        self.eos = {i: False for i in worker.main}
+        self.latest: dict[int, dict[str, Any]] = {i: {} for i in worker.feedback}
+        self.previous: dict[int, dict[str, dict[int, Any]]] = {i: {} for i in worker.feedback}
+        self.last_seq: dict[str, int] = {}
+
+    def add(self, index: int, packet: Any) -> None:
+        ch = self.w.channels[index]
+        if ch.feedback:
+            if packet is EOS:
+                return
+            if ch.feedback == "latest":
+                if packet.data is not EMPTY:
+                    self.latest[index][packet.stream] = packet.data
+            else:
+                self.previous[index].setdefault(packet.stream, {})[packet.seq] = packet.data
+            return
+        if packet is EOS:
+            self.eos[index] = True
+            return
+        self.w.stats.packets_in += 1
+        per_stream = self.heads.get(packet.stream)
+        if per_stream is None:
+            per_stream = self.heads[packet.stream] = {i: deque() for i in self.w.main}
+            self.streams.append(packet.stream)
+        per_stream[index].append(packet)
+
+    def finished(self) -> bool:
+        return all(self.eos.values()) and not any(any(q for q in h.values()) for h in self.heads.values())
+
+    def fire(self) -> None:
+        for stream in self.streams:
+            while self._fire_one(stream):
+                pass
+
+    def _fire_one(self, stream: str) -> bool:
+        w = self.w
+        heads = self.heads[stream]
+        seq = None
+        for i in w.main:
+            q = heads[i]
+            if q:
+                if seq is None or q[0].seq < seq:
+                    seq = q[0].seq
+            elif not self.eos[i]:
+                return False  # this input may still bring the lowest seq
+        if seq is None:
+            return False
+        feedback_values = self._feedback(stream)
+        if feedback_values is None:
+            return False  # waiting for the loop to bring the previous seq round
+        kwargs: dict[str, Any] = {}
+        packet: Packet | None = None
+        complete = True
+        for i in w.main:
+            q = heads[i]
+            port = w.ports[i]
+            if q and q[0].seq == seq:
+                p = q.popleft()
+                packet = packet or p
+                if p.data is EMPTY:
+                    complete &= port in w.optional
+                    kwargs[port] = None
+                else:
+                    kwargs[port] = p.data
+            else:
+                complete &= port in w.optional
+                kwargs[port] = None
+        assert packet is not None
+        self.last_seq[stream] = seq
+        if not complete:
+            w.emit(stream, seq, packet.timestamp, None)
+            return True
+        kwargs.update(feedback_values)
+        out = w._call(w.instance(stream), packet, kwargs)
+        w.emit(stream, seq, packet.timestamp, out)
+        return True
+
+    def _feedback(self, stream: str) -> dict[str, Any] | None:
+        values: dict[str, Any] = {}
+        last = self.last_seq.get(stream)
+        for i in self.w.feedback:
+            port = self.w.ports[i]
+            if self.w.channels[i].feedback == "latest":
+                values[port] = self.latest[i].get(stream)
+                continue
+            if last is None:
+                values[port] = None
+                continue
+            got = self.previous[i].get(stream, {})
+            if last not in got:
+                return None
+            value = got[last]
+            for old in [s for s in got if s <= last]:
+                del got[old]
+            values[port] = None if value is EMPTY else value
+        return values
+
+
+class Runtime:
+    """Owns the workers of one run and the run's life: start, wait, stop, abort, report."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.stop_event = threading.Event()
+        self.all_done = threading.Event()
+        self.failure: NodeFailure | None = None
+        self.stopped_by: str | None = None
+        self.lock = threading.Lock()
+        self.workers = {name: Worker(self, graph.nodes[name]) for name in graph.order}
+        for edge in graph.edges:
+            dst = self.workers[edge.dst]
+            index = dst.ports.index(edge.dst_port)
+            self.workers[edge.src].connect(edge.src_port, dst.inbox, index)
+        self.remaining = len(self.workers)
+
+    # -- called from worker threads --------------------------------------------
+    def worker_done(self) -> None:
+        with self.lock:
+            self.remaining -= 1
+            if self.remaining == 0:
+                self.all_done.set()
+
+    def fail(self, failure: NodeFailure) -> None:
+        with self.lock:
+            if self.failure is None:
+                self.failure = failure
+        self.abort()
+
+    def abort(self) -> None:
+        self.stop_event.set()
+        for w in self.workers.values():
+            w.inbox.abort()
+
+    def request_stop(self, reason: str) -> None:
+        """Sources stop producing; what is queued drains; after a grace period, abort."""
+        if self.stopped_by is None:
+            self.stopped_by = reason
+        self.stop_event.set()
+
+    # -- the main thread ----------------------------------------------------------
+    def setup(self) -> None:
+        """Set up every node in topological order, before any thread starts."""
+        for name in self.graph.order:
+            node = self.graph.nodes[name].instance
+            assert node is not None
+            node.setup()
+
+    def run(self, handle_signals: bool = True) -> RunResult:
+        """Start every worker, wait for end-of-stream, a failure or a signal; report."""
+        t0 = time.perf_counter()
+        previous = self._install_signals() if handle_signals else {}
+        try:
+            for w in self.workers.values():
+                w.thread.start()
+            stop_deadline = None
+            while not self.all_done.wait(0.05):
+                if self.stop_event.is_set() and stop_deadline is None:
+                    stop_deadline = time.monotonic() + STOP_GRACE_S
+                if stop_deadline is not None and time.monotonic() > stop_deadline:
+                    self.abort()
+                    break
+            for w in self.workers.values():
+                w.thread.join(timeout=0.5 if stop_deadline else None)
+            # A sink still stuck inside a long call: flush it from here so no output is lost.
+            for w in self.workers.values():
+                if not w.done and not any(w.targets.values()):
+                    w._close()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return self._result(time.perf_counter() - t0)
+
+    def _install_signals(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous: dict[int, Any] = {}
+        for sig, reason in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
+            previous[sig] = signal.getsignal(sig)
+            signal.signal(sig, lambda _s, _f, r=reason: self.request_stop(r))
+        return previous
+
+    def _result(self, wall: float) -> RunResult:
+        rows = []
+        for name in self.graph.order:
+            w = self.workers[name]
+            high = max((c.high_water for c in w.channels), default=0)
+            drops = sum(c.drops for c in w.channels)
+            rows.append(w.stats.report(wall, high, drops))
+        summary = self._summary(wall)
+        if self.failure is not None:
+            code = 2 if isinstance(self.failure.error, DataflowError) else 1
+        elif self.stopped_by == "SIGINT":
+            code = 130
+        elif self.stopped_by == "SIGTERM":
+            code = 143
+        else:
+            code = 0
+        return RunResult(code, wall, rows, summary, self.failure, self.stopped_by)
+
+    def _summary(self, wall: float) -> dict[str, Any]:
+        frames = sum(w.generated for w in self.workers.values())
+        summary: dict[str, Any] = {
+            "frames": frames,
+            "seconds": round(wall, 4),
+            "fps": round(frames / wall, 3) if wall > 0 else 0.0,
+        }
+        for w in self.workers.values():
+            if any(w.targets.values()):
+                continue
+            for node in w.nodes():
+                extra = node.summary()
+                if extra:
+                    summary.update(extra)
+        return summary
