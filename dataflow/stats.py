@@ -70,7 +70,7 @@ def format_table(rows: list[dict[str, Any]], wall_s: float) -> str:
     cells = [head] + [tuple(_cell(r[k]) for k in keys) for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
     lines = [
-        "  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in cells
+        "  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))) for row in cells
     ]
     lines.insert(1, "-" * len(lines[0]))
     slow = bottleneck(rows)
