@@ -69,9 +69,10 @@ def format_table(rows: list[dict[str, Any]], wall_s: float) -> str:
     )
     cells = [head] + [tuple(_cell(r[k]) for k in keys) for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
-    lines = [
-        "  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))) for row in cells
-    ]
+    lines = []
+    for row in cells:
+        padded = (c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        lines.append("  ".join(padded))
     lines.insert(1, "-" * len(lines[0]))
     slow = bottleneck(rows)
     lines.append(f"wall {wall_s:.2f} s" + (f"; throughput bound by '{slow}'" if slow else ""))
