@@ -74,12 +74,15 @@ class Inbox:
         # Notifying a Condition costs microseconds in Python; only do it when someone waits.
         self.consumer_waiting = False
         self.producers_waiting = 0
+        self.discarding = False
 
     def put(self, index: int, packet: Any) -> None:
         """Queue ``packet`` on input ``index``; blocks while full unless the input drops or
         is a feedback edge (a loop must never block its own producer)."""
         ch = self.channels[index]
         with self.lock:
+            if self.discarding:
+                return
             items = ch.items
             if len(items) >= ch.maxsize and packet is not EOS:
                 if ch.drop_oldest or ch.feedback:
@@ -90,14 +93,14 @@ class Inbox:
                         ch.drops += ch.drop_oldest
                 else:
                     self.producers_waiting += 1
-                    while len(items) >= ch.maxsize and not self.aborted:
+                    while len(items) >= ch.maxsize and not self.aborted and not self.discarding:
                         self.not_full.wait()
                     self.producers_waiting -= 1
-                    if self.aborted:
+                    if self.aborted or self.discarding:
                         return
             items.append(packet)
             self.count += 1
-            if len(items) > ch.high_water:
+            if len(items) > ch.high_water and packet is not EOS:
                 ch.high_water = len(items)
             if self.consumer_waiting:
                 self.consumer_waiting = False
@@ -111,6 +114,8 @@ class Inbox:
                 self.put(index, packet)
             return
         with self.lock:
+            if self.discarding:
+                return
             items = ch.items
             maxsize = ch.maxsize
             for packet in packets:
@@ -119,10 +124,10 @@ class Inbox:
                         self.consumer_waiting = False
                         self.not_empty.notify()
                     self.producers_waiting += 1
-                    while len(items) >= maxsize and not self.aborted:
+                    while len(items) >= maxsize and not self.aborted and not self.discarding:
                         self.not_full.wait()
                     self.producers_waiting -= 1
-                    if self.aborted:
+                    if self.aborted or self.discarding:
                         return
                 items.append(packet)
                 self.count += 1
@@ -180,6 +185,16 @@ class Inbox:
             if self.producers_waiting:
                 self.not_full.notify_all()
             return out
+
+    def discard(self) -> None:
+        """The node has stopped: drop what is queued and everything sent from now on, so that
+        producers never block on it."""
+        with self.lock:
+            self.discarding = True
+            for ch in self.channels:
+                ch.items.clear()
+            self.count = 0
+            self.not_full.notify_all()
 
     def abort(self) -> None:
         with self.lock:

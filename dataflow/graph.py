@@ -4,6 +4,7 @@ that can be checked before a packet flows (types, wiring, cycles, params)."""
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,9 +135,10 @@ def _read(path: Path, raw: _Raw, stack: tuple[Path, ...], where: str | None) -> 
     if resolved in stack:
         chain = " -> ".join(_shown(p) for p in (*stack, resolved))
         raise GraphError(f"include loop: {chain}", where)
-    if not resolved.exists() and where is not None:
-        raise GraphError(f"include file not found: {path}", where)
     doc = load_yaml(path, _shown(path))
+    # Custom nodes named module:Class may live next to the graph that uses them.
+    if str(resolved.parent) not in sys.path:
+        sys.path.append(str(resolved.parent))
     for key in doc:
         if key not in GRAPH_KEYS:
             raise GraphError(f"unknown graph key '{key}'{did_you_mean(key, GRAPH_KEYS)}", doc.at(key))
@@ -153,6 +155,8 @@ def _read(path: Path, raw: _Raw, stack: tuple[Path, ...], where: str | None) -> 
     for item in includes:
         if not isinstance(item, str):
             raise GraphError("each include must be a file path", doc.at("include"))
+        if not (path.parent / item).is_file():
+            raise GraphError(f"include file not found: {item}", doc.at("include"))
         _read(path.parent / item, raw, (*stack, resolved), doc.at("include"))
 
     params = doc.get("params") or LocDict()

@@ -82,6 +82,13 @@ class Node:
         """Capture timestamp (seconds) of the packet being processed."""
         return self.packet.timestamp if self.packet is not None else 0.0
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Params become attributes; one that shadows the contract would break the node.
+        for p in cls.params:
+            if hasattr(Node, p.name) or p.name in ("name", "param_values"):
+                raise TypeError(f"{cls.__name__}: param name '{p.name}' is reserved by dataflow.Node")
+
     def __init__(self, name: str, params: dict[str, Any]) -> None:
         self.name = name
         self.param_values = dict(params)

@@ -60,6 +60,10 @@ class _Stop(Exception):
     """Raised inside a worker when the run is aborted."""
 
 
+class _Failed(Exception):
+    """Raised inside a worker whose node failed: it sends on what it has, then ends its streams."""
+
+
 class Worker:
     """Runs one node: takes packets from its inbox, joins them, calls the node, emits."""
 
@@ -77,6 +81,7 @@ class Worker:
         self.main = [i for i, c in enumerate(self.channels) if not c.feedback]
         self.feedback = [i for i, c in enumerate(self.channels) if c.feedback]
         self.optional = {p.name for p in spec.cls.inputs if p.optional}
+        self.unwired = {p.name: None for p in spec.cls.inputs if p.name not in self.ports}
         # port -> list of (inbox, channel index) downstream
         self.targets: dict[str, list[tuple[Inbox, int]]] = {p.name: [] for p in spec.cls.outputs}
         self.flat_targets: list[tuple[Inbox, int]] = []
@@ -146,6 +151,9 @@ class Worker:
             else:
                 self._run_joined()
             self.emit_eos()
+        except _Failed:
+            self.inbox.discard()
+            self.emit_eos()
         except _Stop:
             pass
         except BaseException as exc:
@@ -187,7 +195,7 @@ class Worker:
             log.debug("node %s skipped seq %s: %s", self.name, packet.seq, exc)
             return None
         self.runtime.fail(NodeFailure(self.name, packet.seq, exc, traceback.format_exc()))
-        raise _Stop from None
+        raise _Failed from None
 
     def _run_source(self) -> None:
         stop = self.runtime.stop_event
@@ -205,7 +213,7 @@ class Worker:
                 break
             except Exception as exc:
                 self.runtime.fail(NodeFailure(self.name, seqs.get(default_stream), exc, traceback.format_exc()))
-                raise _Stop from None
+                raise _Failed from None
             dt = time.perf_counter() - t0
             stats.times.append(dt)
             if isinstance(item, Sample):
@@ -232,7 +240,7 @@ class Worker:
         required = port not in self.optional
         flush, fail = self.flush, self._fail
         stats, times, outbox = self.stats, self.stats.times, self.outbox
-        port_targets = self.port_targets
+        port_targets, unwired = self.port_targets, self.unwired
         stream, process = None, None
         while True:
             items = take()
@@ -253,8 +261,11 @@ class Worker:
                         process = node.process
                     node.packet = packet
                     t0 = perf_counter()
+                    kwargs = {port: None if data is EMPTY else data}
+                    if unwired:
+                        kwargs.update(unwired)
                     try:
-                        out = process(**{port: None if data is EMPTY else data})
+                        out = process(**kwargs)
                     except Exception as exc:
                         out = fail(packet, exc)
                     dt = perf_counter() - t0
@@ -369,6 +380,7 @@ class _Joiner:
             w.emit(stream, seq, packet.timestamp, None)
             return True
         kwargs.update(feedback_values)
+        kwargs.update(w.unwired)
         out = w._call(w.instance(stream), packet, kwargs)
         w.emit(stream, seq, packet.timestamp, out)
         return True
@@ -419,10 +431,11 @@ class Runtime:
                 self.all_done.set()
 
     def fail(self, failure: NodeFailure) -> None:
+        """Record the first failure and stop the sources; what was processed before it drains."""
         with self.lock:
             if self.failure is None:
                 self.failure = failure
-        self.abort()
+        self.stop_event.set()
 
     def abort(self) -> None:
         self.stop_event.set()

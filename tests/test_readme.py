@@ -1,0 +1,34 @@
+"""The README's commands and tutorial are what the project really runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import ROOT
+
+from dataflow.cli import main
+
+
+def readme() -> str:
+    return (ROOT / "README.md").read_text()
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    blocks = readme().split("```")
+    commands = [b.strip() for b in blocks[1:5:2]]
+    assert "dataflow run" in commands[0]
+    assert "pytest" in commands[1]
+    assert commands[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_tutorial_in_readme_is_the_file_that_runs(tmp_path: Path, capsys) -> None:
+    tutorial = ROOT / "graphs" / "examples" / "tutorial"
+    text = readme()
+    assert (tutorial / "threshold.py").read_text() in text
+    assert (tutorial / "threshold.yaml").read_text() in text
+    out = tmp_path / "flags.jsonl"
+    code = main(["run", str(tutorial / "threshold.yaml"), "--set", f"out={out}", "-q"])
+    assert code == 0
+    flags = [json.loads(line)["value"] for line in out.read_text().splitlines()]
+    assert flags == [0.0] * 16 + [1.0] * 4

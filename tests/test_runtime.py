@@ -1,0 +1,217 @@
+"""The engine running graphs: ordering, backpressure, drops, joins, feedback, streams, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import testnodes
+
+import dataflow
+from dataflow.cli import main
+
+
+def run(path: Path, *sets: str) -> dataflow.RunResult:
+    return dataflow.run(str(path), list(sets))
+
+
+def values(name: str) -> list:
+    return [v for _, _, v in testnodes.RECEIVED[name]]
+
+
+def test_chain_delivers_every_packet_in_order(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 500}}\n"
+        "  a: {type: scale, inputs: {value: src.value}, params: {factor: 2}}\n"
+        "  b: {type: passthrough, inputs: {value: a.value}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: b.value}}\n"
+    )
+    result = run(g)
+    assert result.exit_code == 0
+    assert values("out") == [2.0 * i for i in range(500)]
+    assert [s for _, s, _ in testnodes.RECEIVED["out"]] == list(range(500))
+    assert result.summary["frames"] == 500
+
+
+def test_backpressure_loses_nothing_and_bounds_the_queue(graph_file) -> None:
+    g = graph_file(
+        "queue_size: 2\nnodes:\n  src: {type: counter, params: {count: 40}}\n"
+        "  slow: {type: 'testnodes:Slow', inputs: {value: src.value}, params: {ms: 2}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: slow.value}}\n"
+    )
+    result = run(g)
+    assert values("out") == [float(i) for i in range(40)]
+    slow = next(r for r in result.stats if r["node"] == "slow")
+    assert slow["queue_high_water"] <= 2 and slow["drops"] == 0
+    assert result.stats_json()["bottleneck"] == "slow"
+
+
+def test_drop_oldest_keeps_the_newest_and_counts_drops(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 200}}\n"
+        "  slow:\n    type: 'testnodes:Slow'\n    params: {ms: 3}\n"
+        "    inputs: {value: {from: src.value, policy: drop_oldest, queue_size: 1}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: slow.value}}\n"
+    )
+    result = run(g)
+    got = values("out")
+    slow = next(r for r in result.stats if r["node"] == "slow")
+    assert slow["drops"] > 100
+    assert len(got) + slow["drops"] == 200
+    assert got[-1] == 199.0 and got == sorted(got)
+
+
+def test_diamond_joins_by_sequence_number(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 300}}\n"
+        "  ten: {type: scale, inputs: {value: src.value}, params: {factor: 10}}\n"
+        "  slow: {type: 'testnodes:Slow', inputs: {value: src.value}, params: {ms: 0.1}}\n"
+        "  sum: {type: add, inputs: {a: ten.value, b: slow.value}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: sum.value}}\n"
+    )
+    run(g)
+    assert values("out") == [11.0 * i for i in range(300)]
+
+
+def test_unwired_optional_input_is_none(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 3, start: 5}}\n"
+        "  sum: {type: add, inputs: {a: src.value}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: sum.value}}\n"
+    )
+    run(g)
+    assert values("out") == [5.0, 6.0, 7.0]
+
+
+def test_skipped_error_leaves_a_gap_that_joins_respect(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 6}}\n"
+        "  flaky: {type: 'testnodes:FailAt', inputs: {value: src.value}, params: {at: 2}, on_error: skip}\n"
+        "  sum: {type: add, inputs: {a: src.value, b: flaky.value}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: sum.value}}\n"
+    )
+    result = run(g)
+    assert result.exit_code == 0
+    # b is optional: seq 2 gets b=None, so a alone
+    assert values("out") == [0.0, 2.0, 2.0, 6.0, 8.0, 10.0]
+    flaky = next(r for r in result.stats if r["node"] == "flaky")
+    assert flaky["errors_skipped"] == 1
+
+
+def test_error_stops_the_graph_names_node_and_seq_and_flushes_sinks(graph_file, tmp_path) -> None:
+    out = tmp_path / "o.jsonl"
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 100000}}\n"
+        "  bad: {type: 'testnodes:FailAt', inputs: {value: src.value}, params: {at: 50}}\n"
+        f"  sink: {{type: jsonl, inputs: {{value: bad.value}}, params: {{path: '{out}'}}}}\n"
+    )
+    result = run(g)
+    assert result.exit_code == 1
+    assert result.failure is not None
+    assert result.failure.line() == "node 'bad' failed at seq 50: ValueError: boom"
+    assert "raise ValueError" in result.failure.traceback
+    lines = out.read_text().splitlines()
+    assert len(lines) == 50 and json.loads(lines[-1])["seq"] == 49
+
+
+def test_feedback_previous_is_exact(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 50, start: 1, step: 0}}\n"
+        "  acc:\n    type: add\n    inputs:\n      a: src.value\n      b: {from: acc.value, feedback: previous}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: acc.value}}\n"
+    )
+    run(g)
+    assert values("out") == [float(i) for i in range(1, 51)]
+
+
+def test_feedback_latest_uses_whatever_came_round(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 50, start: 1, step: 0}}\n"
+        "  acc:\n    type: add\n    inputs:\n      a: src.value\n      b: {from: slow.value, feedback: latest}\n"
+        "  slow: {type: 'testnodes:Slow', inputs: {value: acc.value}, params: {ms: 0.5}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: acc.value}}\n"
+    )
+    result = run(g)
+    got = values("out")
+    assert result.exit_code == 0 and len(got) == 50
+    assert got[0] == 1.0 and got == sorted(got) and got[-1] <= 50.0
+
+
+def test_state_is_kept_per_stream(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: 'testnodes:TwoStreams', params: {count: 4}}\n"
+        "  total: {type: accumulate, inputs: {value: src.value}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: total.value}}\n"
+    )
+    result = run(g)
+    by_stream: dict[str, list] = {}
+    for stream, seq, v in testnodes.RECEIVED["out"]:
+        by_stream.setdefault(stream, []).append((seq, v))
+    assert by_stream["a"] == [(0, 1.0), (1, 2.0), (2, 3.0), (3, 4.0)]
+    assert by_stream["b"] == [(0, 100.0), (1, 200.0), (2, 300.0), (3, 400.0)]
+    assert result.summary["frames"] == 8
+
+
+def test_include_reuses_a_sub_pipeline(tmp_path: Path) -> None:
+    (tmp_path / "stages.yaml").write_text(
+        "params: {factor: 3}\nnodes:\n  src: {type: counter, params: {count: 4}}\n"
+        "  scaled: {type: scale, inputs: {value: src.value}, params: {factor: '${factor}'}}\n"
+    )
+    (tmp_path / "main.yaml").write_text(
+        "include: stages.yaml\nparams: {factor: 5}\n"
+        "nodes:\n  out: {type: 'testnodes:Collect', inputs: {value: scaled.value}}\n"
+    )
+    run(tmp_path / "main.yaml")
+    assert values("out") == [0.0, 5.0, 10.0, 15.0]
+    run(tmp_path / "main.yaml", "factor=2", "src.count=2")
+    assert values("out") == [0.0, 2.0]
+
+
+def test_set_values_are_parsed_to_the_declared_type(graph_file, capsys) -> None:
+    g = graph_file(
+        "params: {n: 3}\nnodes:\n  src: {type: counter, params: {count: '${n}', rate: 0}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: src.value}}\n"
+    )
+    graph = dataflow.load_graph(g, ["n=4", "src.rate=1000", "src.start=2.5"])
+    params = graph.nodes["src"].params
+    assert params["count"] == 4 and isinstance(params["count"], int)
+    assert params["rate"] == 1000.0 and isinstance(params["rate"], float)
+    assert params["start"] == 2.5
+
+
+def test_cli_run_writes_stats_and_summary(graph_file, tmp_path, capsys) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 30}}\n"
+        "  slow: {type: 'testnodes:Slow', inputs: {value: src.value}, params: {ms: 1}}\n"
+        "  sink: {type: jsonl, inputs: {value: slow.value}, params: {path: '" + str(tmp_path / "o.jsonl") + "'}}\n"
+    )
+    stats, summary = tmp_path / "stats.json", tmp_path / "summary.json"
+    code = main(["run", str(g), "--stats-json", str(stats), "--summary-json", str(summary)])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "throughput bound by 'slow'" in err
+    s = json.loads(stats.read_text())
+    assert s["bottleneck"] == "slow"
+    row = next(r for r in s["nodes"] if r["node"] == "slow")
+    assert row["packets_in"] == 30 and row["packets_out"] == 30
+    assert 0.9 < row["process_ms_p50"] < 20 and row["process_ms_p99"] >= row["process_ms_p50"]
+    assert 0 < row["busy_fraction"] <= 1.0
+    m = json.loads(summary.read_text())
+    assert m["frames"] == 30 and m["records"] == 30 and m["seconds"] > 0.02 and m["fps"] > 0
+
+
+def test_graph_renders_mermaid_and_dot(capsys) -> None:
+    assert main(["graph", "graphs/examples/feedback.yaml", "--format", "mermaid"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("flowchart LR") and "add -.->|value→b (previous)| add" in out
+    assert main(["graph", "graphs/examples/feedback.yaml", "--format", "dot"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith('digraph "feedback"') and "style=dashed" in out
+
+
+def test_nodes_lists_ports_and_params(capsys) -> None:
+    assert main(["nodes"]) == 0
+    out = capsys.readouterr().out
+    assert "counter  (nodes.basic:CounterSource)" in out
+    assert "param count: int (default 10, range [0, ])" in out
+    assert "in   b: scalar, optional" in out

@@ -1,0 +1,102 @@
+"""Nodes used by the engine tests (referenced from YAML as testnodes:Class)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from dataflow import ANY, FRAME, SCALAR, In, KeypointsType, Node, Out, Param, Sample
+
+KEYPOINTS = KeypointsType()
+JOINTS = ("nose", "left_knee", "right_knee")
+
+# What sinks saw, by node name, for assertions.
+RECEIVED: dict[str, list[tuple[str, int, Any]]] = {}
+LOCK = threading.Lock()
+
+
+class Collect(Node):
+    """Remember (stream, seq, value) of every packet in RECEIVED[name]."""
+
+    inputs = [In("value", ANY)]
+
+    def setup(self) -> None:
+        with LOCK:
+            RECEIVED[self.name] = []
+
+    def process(self, value: Any) -> None:
+        with LOCK:
+            RECEIVED[self.name].append((self.stream, self.seq, value))
+
+
+class TwoStreams(Node):
+    """A source with two streams, interleaved: a gets 1s, b gets 100s."""
+
+    outputs = [Out("value", SCALAR)]
+    params = [Param("count", int, 5)]
+
+    def generate(self) -> Iterator[Sample]:
+        for i in range(self.count):
+            yield Sample({"value": 1.0}, timestamp=float(i), stream="a")
+            yield Sample({"value": 100.0}, timestamp=float(i), stream="b")
+
+
+class FailAt(Node):
+    """Raise ValueError on one sequence number."""
+
+    inputs = [In("value", ANY)]
+    outputs = [Out("value", ANY, like="value")]
+    params = [Param("at", int, 3)]
+
+    def process(self, value: Any) -> dict[str, Any]:
+        if self.seq == self.at:
+            raise ValueError("boom")
+        return {"value": value}
+
+
+class Slow(Node):
+    """Sleep per packet (a slow consumer)."""
+
+    inputs = [In("value", ANY)]
+    outputs = [Out("value", ANY, like="value")]
+    params = [Param("ms", float, 5.0, min=0)]
+
+    def process(self, value: Any) -> dict[str, Any]:
+        time.sleep(self.ms / 1e3)
+        return {"value": value}
+
+
+class Frames(Node):
+    """A source of 'frames' (a frame-typed output, for type checks)."""
+
+    outputs = [Out("frame", FRAME)]
+
+    def generate(self) -> Iterator[dict[str, Any]]:
+        yield {"frame": 0}
+
+
+class Pose(Node):
+    """Keypoints with a schema decided by a param."""
+
+    inputs = [In("frame", ANY)]
+    outputs = [Out("keypoints", KEYPOINTS)]
+    params = [Param("schema", str, "tiny", choices=("tiny", "full"))]
+
+    def output_type(self, port: str, inputs: dict) -> Any:
+        joints = JOINTS[:1] if self.schema == "tiny" else JOINTS
+        return KEYPOINTS.with_schema(self.schema, joints)
+
+    def process(self, frame: Any) -> dict[str, Any]:
+        return {"keypoints": {}}
+
+
+class NeedsKnees(Node):
+    """Requires left_knee and right_knee."""
+
+    inputs = [In("keypoints", KEYPOINTS.requiring(("left_knee", "right_knee")))]
+    params = [Param("threshold", float, doc="required, no default"), Param("level", int, 1, min=0, max=5)]
+
+    def process(self, keypoints: Any) -> None:
+        return None
