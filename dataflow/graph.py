@@ -26,7 +26,7 @@ POLICIES = ("block", "drop_oldest")
 ON_ERROR = ("stop", "skip")
 DEFAULT_QUEUE_SIZE = 8
 
-_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\}")
 
 
 @dataclass
@@ -209,7 +209,8 @@ def load_graph(path: str | Path, overrides: list[str] | None = None) -> Graph:
             raise GraphError(f"--set expects name=value, got '{item}'", "--set")
         _apply_set(key.strip(), value, True, f"--set {key.strip()}", raw, gparams, node_sets)
 
-    specs = {name: _build_node(name, body, raw, gparams, node_sets.get(name, {})) for name, body in raw.nodes.items()}
+    scope = _Scope(raw, gparams, node_sets)
+    specs = {name: _build_node(name, body, raw, scope) for name, body in raw.nodes.items()}
     edges = [e for spec in specs.values() for e in spec.inputs.values()]
     _check_wiring(specs, edges)
     order = _sort(specs, edges)
@@ -244,60 +245,105 @@ def _apply_set(
     gp.where = where
 
 
-def _substitute(value: Any, gparams: dict[str, GraphParam], where: str) -> Any:
-    if isinstance(value, str):
-        whole = _REF.fullmatch(value.strip())
-        if whole:
-            return _lookup(whole.group(1), gparams, where)
-        return _REF.sub(lambda m: str(_lookup(m.group(1), gparams, where)), value)
-    if isinstance(value, list):
-        return [_substitute(v, gparams, where) for v in value]
-    if isinstance(value, dict):
-        return {k: _substitute(v, gparams, where) for k, v in value.items()}
-    return value
+class _Scope:
+    """Resolves ``${param}`` (graph param) and ``${node.param}`` (another node's final value,
+    so that one ``--set pose.model=...`` reaches every node that follows the model)."""
+
+    def __init__(self, raw: _Raw, gparams: dict[str, GraphParam], node_sets: dict[str, dict]) -> None:
+        self.raw = raw
+        self.gparams = gparams
+        self.node_sets = node_sets
+        self.classes: dict[str, type[Node]] = {}
+        self.resolved: dict[tuple[str, str], Any] = {}
+        self.stack: list[tuple[str, str]] = []
+
+    def cls(self, node: str) -> type[Node]:
+        if node not in self.classes:
+            body = self.raw.nodes[node]
+            type_name = body.get("type")
+            if not isinstance(type_name, str) or not type_name:
+                raise GraphError(f"node '{node}' has no 'type'", body.where)
+            self.classes[node] = registry.resolve(type_name, body.at("type"))
+        return self.classes[node]
+
+    def substitute(self, value: Any, where: str) -> Any:
+        if isinstance(value, str):
+            whole = _REF.fullmatch(value.strip())
+            if whole:
+                return self.lookup(whole.group(1), where)
+            return _REF.sub(lambda m: str(self.lookup(m.group(1), where)), value)
+        if isinstance(value, list):
+            return [self.substitute(v, where) for v in value]
+        if isinstance(value, dict):
+            return {k: self.substitute(v, where) for k, v in value.items()}
+        return value
+
+    def lookup(self, name: str, where: str) -> Any:
+        if "." in name:
+            node, _, param = name.partition(".")
+            if node not in self.raw.nodes:
+                raise GraphError(f"'${{{name}}}': no node named '{node}'{did_you_mean(node, self.raw.nodes)}", where)
+            if self.cls(node).param(param) is None:
+                known = [p.name for p in self.cls(node).params]
+                hint = did_you_mean(param, known)
+                raise GraphError(f"'${{{name}}}': node '{node}' has no param '{param}'{hint}", where)
+            return self.node_param(node, param)
+        if name not in self.gparams:
+            raise GraphError(f"unknown graph param '${{{name}}}'{did_you_mean(name, self.gparams)}", where)
+        return self.gparams[name].value
+
+    def node_param(self, node: str, param: str) -> Any:
+        """The final value of one node param: --set, else the graph file, else the default."""
+        key = (node, param)
+        if key in self.resolved:
+            return self.resolved[key]
+        if key in self.stack:
+            chain = " -> ".join(f"{n}.{p}" for n, p in (*self.stack, key))
+            raise GraphError(f"param references loop: {chain}", self.raw.nodes[node].where)
+        self.stack.append(key)
+        try:
+            spec = self.cls(node).param(param)
+            assert spec is not None
+            body = self.raw.nodes[node]
+            given = body.get("params") or LocDict()
+            sets = self.node_sets.get(node, {})
+            if param in sets:
+                value, from_string, where = sets[param]
+                if not from_string:
+                    value = self.substitute(value, where)
+                value = _coerce(node, spec, value, from_string, where)
+            elif isinstance(given, LocDict) and param in given:
+                where = given.at(param)
+                value = _coerce(node, spec, self.substitute(given[param], where), False, where)
+            elif spec.required:
+                what = f"node '{node}' ({body.get('type')}): missing required param '{param}' ({spec.doc})"
+                raise GraphError(what, body.where)
+            else:
+                value = spec.default
+        finally:
+            self.stack.pop()
+        self.resolved[key] = value
+        return value
 
 
-def _lookup(name: str, gparams: dict[str, GraphParam], where: str) -> Any:
-    if name not in gparams:
-        raise GraphError(f"unknown graph param '${{{name}}}'{did_you_mean(name, gparams)}", where)
-    return gparams[name].value
-
-
-def _build_node(
-    name: str,
-    body: LocDict,
-    raw: _Raw,
-    gparams: dict[str, GraphParam],
-    sets: dict[str, tuple[Any, bool, str]],
-) -> NodeSpec:
+def _build_node(name: str, body: LocDict, raw: _Raw, scope: _Scope) -> NodeSpec:
     where = body.where
     for key in body:
         if key not in NODE_KEYS:
             raise GraphError(f"node '{name}': unknown key '{key}'{did_you_mean(key, NODE_KEYS)}", body.at(key))
-    type_name = body.get("type")
-    if not isinstance(type_name, str) or not type_name:
-        raise GraphError(f"node '{name}' has no 'type'", where)
-    cls = registry.resolve(type_name, body.at("type"))
+    cls = scope.cls(name)
+    type_name = body["type"]
 
     given = body.get("params") or LocDict()
     if not isinstance(given, LocDict):
         raise GraphError(f"node '{name}': 'params' must be a mapping", body.at("params"))
     declared = {p.name: p for p in cls.params}
-    values: dict[str, Any] = {}
-    for key, value in given.items():
-        pwhere = given.at(key)
+    sets = scope.node_sets.get(name, {})
+    for key in list(given) + list(sets):
         if key not in declared:
-            raise GraphError(f"node '{name}' ({type_name}): unknown param '{key}'{did_you_mean(key, declared)}", pwhere)
-        values[key] = _coerce(name, declared[key], _substitute(value, gparams, pwhere), False, pwhere)
-    for key, (value, from_string, swhere) in sets.items():
-        if key not in declared:
-            raise GraphError(f"node '{name}' ({type_name}): unknown param '{key}'{did_you_mean(key, declared)}", swhere)
-        values[key] = _coerce(name, declared[key], value, from_string, swhere)
-    for p in cls.params:
-        if p.name not in values:
-            if p.required:
-                raise GraphError(f"node '{name}' ({type_name}): missing required param '{p.name}' ({p.doc})", where)
-            values[p.name] = p.default
+            kwhere = given.at(key) if key in given else sets[key][2]
+            raise GraphError(f"node '{name}' ({type_name}): unknown param '{key}'{did_you_mean(key, declared)}", kwhere)
+    values = {p.name: scope.node_param(name, p.name) for p in cls.params}
 
     on_error = body.get("on_error", "stop")
     if on_error not in ON_ERROR:

@@ -215,3 +215,16 @@ def test_nodes_lists_ports_and_params(capsys) -> None:
     assert "counter  (nodes.basic:CounterSource)" in out
     assert "param count: int (default 10, range [0, ])" in out
     assert "in   b: scalar, optional" in out
+
+
+def test_node_param_references_follow_overrides(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 2, start: 1}}\n"
+        "  a: {type: scale, inputs: {value: src.value}, params: {factor: 3}}\n"
+        "  b: {type: scale, inputs: {value: a.value}, params: {factor: '${a.factor}'}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: b.value}}\n"
+    )
+    run(g)
+    assert values("out") == [9.0, 18.0]
+    run(g, "a.factor=2")
+    assert values("out") == [4.0, 8.0]

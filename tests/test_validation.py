@@ -204,3 +204,13 @@ def test_real_process_prints_no_traceback(graph_file, subprocess_env) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
     assert "unknown node type 'scael'" in proc.stderr
+
+
+def test_param_reference_loop_is_refused(graph_file, capsys) -> None:
+    text = (
+        "nodes:\n  src: {type: counter}\n"
+        "  a: {type: scale, inputs: {value: src.value}, params: {factor: '${b.factor}'}}\n"
+        "  b: {type: scale, inputs: {value: a.value}, params: {factor: '${a.factor}'}}\n"
+    )
+    code, err = run_cli(["validate", str(graph_file(text))], capsys)
+    assert code == 2 and "param references loop: a.factor -> b.factor -> a.factor" in err
