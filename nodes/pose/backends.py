@@ -1,0 +1,118 @@
+"""Inference backends behind one interface: OpenVINO (any device string) and ONNX Runtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from dataflow import UserError
+
+PRECISIONS = ("f32", "f16", "bf16")
+
+
+class Backend(Protocol):
+    input_shape: tuple[int, ...]
+    output_names: list[str]
+
+    def infer(self, tensor: np.ndarray) -> dict[str, np.ndarray]: ...
+
+
+def formats_for(backend: str) -> tuple[str, ...]:
+    """Model file formats a backend reads, in order of preference."""
+    return ("xml", "tflite", "onnx") if backend == "openvino" else ("onnx",)
+
+
+class OpenVINOBackend:
+    """OpenVINO on any device it accepts (CPU, GPU, NPU, MYRIAD, AUTO:..., HETERO:...)."""
+
+    def __init__(self, path: Path, device: str, precision: str, threads: int) -> None:
+        import openvino as ov
+
+        core = ov.Core()
+        _check_openvino_device(core, device, ov.__version__)
+        config: dict[str, str] = {"PERFORMANCE_HINT": "LATENCY"}
+        base = device.split(":")[0]
+        if base in ("CPU", "GPU") or (base in ("AUTO", "HETERO", "MULTI") and "CPU" in device):
+            # CPUs with AMX/AVX512-BF16 silently run bf16 otherwise, moving landmarks by pixels.
+            config["INFERENCE_PRECISION_HINT"] = precision
+        if threads > 0 and base == "CPU":
+            config["INFERENCE_NUM_THREADS"] = str(threads)
+        try:
+            model = core.read_model(str(path))
+            self.compiled = core.compile_model(model, device, config)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"OpenVINO cannot load {path.name} on {device}: {first}") from None
+        self.request = self.compiled.create_infer_request()
+        self.input_shape = tuple(self.compiled.inputs[0].get_shape())
+        self.output_names = [o.get_any_name() for o in self.compiled.outputs]
+
+    def infer(self, tensor: np.ndarray) -> dict[str, np.ndarray]:
+        self.request.infer({0: tensor})
+        # Copies: the next inference reuses the request's buffers while downstream still reads.
+        return {n: self.request.get_output_tensor(i).data.copy() for i, n in enumerate(self.output_names)}
+
+
+def _check_openvino_device(core, device: str, version: str) -> None:  # noqa: ANN001 - ov.Core
+    available = core.available_devices
+    _, _, rest = device.partition(":")
+    wanted = [d.split(".")[0] for d in (rest.split(",") if rest else [device])]
+    plain = {d.split(".")[0] for d in available}
+    virtual = {"AUTO", "HETERO", "MULTI", "BATCH"}
+    for d in wanted:
+        if d in virtual or d in plain:
+            continue
+        if d == "MYRIAD":
+            raise UserError(
+                f"device MYRIAD (Neural Compute Stick) is not available in OpenVINO {version}: the compute stick "
+                f"needs OpenVINO 2022.3 or older; available devices: {', '.join(available)}"
+            )
+        raise UserError(f"OpenVINO device '{d}' is not available; available devices: {', '.join(available)}")
+
+
+class OnnxRuntimeBackend:
+    """ONNX Runtime with a list of execution providers (``device``: comma-separated)."""
+
+    def __init__(self, path: Path, device: str, precision: str, threads: int) -> None:
+        import onnxruntime as ort
+
+        if precision != "f32":
+            raise UserError("onnxruntime runs the ONNX file's own precision; use precision f32 (or backend openvino)")
+        available = ort.get_available_providers()
+        providers = [_provider_name(p) for p in device.split(",") if p.strip()]
+        for p in providers:
+            if p not in available:
+                raise UserError(f"onnxruntime execution provider '{p}' is not available; available: {', '.join(available)}")
+        opts = ort.SessionOptions()
+        if threads > 0:
+            opts.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+            raise UserError(f"onnxruntime cannot load {path.name}: {str(exc).splitlines()[0]}") from None
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        self.input_shape = tuple(d if isinstance(d, int) else 1 for d in inp.shape)
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def infer(self, tensor: np.ndarray) -> dict[str, np.ndarray]:
+        outs = self.session.run(None, {self.input_name: tensor})
+        return dict(zip(self.output_names, outs, strict=True))
+
+
+def _provider_name(name: str) -> str:
+    name = name.strip()
+    short = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "openvino": "OpenVINOExecutionProvider"}
+    return short.get(name.lower(), name)
+
+
+def open_backend(backend: str, path: Path, device: str, precision: str, threads: int) -> Backend:
+    if backend == "openvino":
+        return OpenVINOBackend(path, device, precision, threads)
+    if backend == "onnxruntime":
+        if device.upper() in ("CPU", "AUTO"):
+            device = "CPUExecutionProvider"
+        return OnnxRuntimeBackend(path, device, precision, threads)
+    raise UserError(f"unknown backend '{backend}' (openvino or onnxruntime)")

@@ -1,0 +1,33 @@
+"""The model node: one node type for every backend and device, chosen by params."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dataflow import TENSOR, TENSORS, In, Node, Out, Param
+
+from . import zoo
+from .backends import PRECISIONS, Backend, formats_for, open_backend
+
+
+class ModelNode(Node):
+    """Run a pose model (zoo name or .onnx/.xml/.tflite file) on OpenVINO or ONNX Runtime."""
+
+    inputs = [In("tensor", TENSOR, "model input, NHWC float32")]
+    outputs = [Out("tensors", TENSORS, "model outputs by name")]
+    params = [
+        Param("model", str, "blazepose-full", "zoo name or model file"),
+        Param("backend", str, "openvino", "inference engine", choices=("openvino", "onnxruntime")),
+        Param("device", str, "CPU", "OpenVINO device string (CPU, GPU, NPU, MYRIAD, AUTO:...) or ORT providers"),
+        Param("precision", str, "f32", "inference precision", choices=PRECISIONS),
+        Param("threads", int, 0, "inference threads; 0 = the backend's choice", min=0),
+    ]
+
+    def setup(self) -> None:
+        self.spec, self.path = zoo.resolve(self.model, formats_for(self.backend))
+        self.runner: Backend = open_backend(self.backend, self.path, self.device, self.precision, self.threads)
+
+    def process(self, tensor: np.ndarray) -> dict[str, Any]:
+        return {"tensors": self.runner.infer(tensor)}

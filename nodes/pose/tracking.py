@@ -1,0 +1,69 @@
+"""Where to look in each frame: around the previous frame's keypoints while tracking, from the
+person detector when tracking is lost (or on the first frame), else the whole frame."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dataflow import FRAME, KEYPOINTS, ROI, In, Node, Out, Param
+
+from . import zoo
+from .backends import PRECISIONS, formats_for, open_backend
+from .detector import PersonDetector
+from .keypoints import Keypoints
+from .preprocess import to_tensor
+from .roi import Roi, warp
+
+
+class PoseRoi(Node):
+    """Region of interest for the pose model, tracked from the previous keypoints (feedback)."""
+
+    inputs = [
+        In("frame", FRAME),
+        In("keypoints", KEYPOINTS, "previous frame's keypoints (wire as feedback)", optional=True),
+    ]
+    outputs = [Out("roi", ROI)]
+    params = [
+        Param("detector", str, "blazepose-detector", "zoo name of the person detector, or 'none'"),
+        Param("presence_threshold", float, 0.5, "below this pose presence, tracking is lost", min=0, max=1),
+        Param("roi_scale", float, 1.25, "margin around the person (times the body box)", min=0.5),
+        Param("min_confidence", float, 0.3, "joints used for the box around heatmap-model keypoints", min=0, max=1),
+        Param("backend", str, "openvino", "detector inference engine", choices=("openvino", "onnxruntime")),
+        Param("device", str, "CPU", "detector device"),
+        Param("precision", str, "f32", "detector precision", choices=PRECISIONS),
+    ]
+    stateful = True
+
+    def setup(self) -> None:
+        self.finder: PersonDetector | None = None
+        self.detections = 0
+        if self.detector != "none":
+            spec, path = zoo.resolve(self.detector, formats_for(self.backend))
+            assert spec is not None
+            self.det_spec = spec
+            runner = open_backend(self.backend, path, self.device, self.precision, 0)
+            self.finder = PersonDetector(runner, roi_scale=self.roi_scale)
+
+    def process(self, frame: np.ndarray, keypoints: Keypoints | None) -> dict[str, Any]:
+        h, w = frame.shape[:2]
+        if keypoints is not None and keypoints.presence >= self.presence_threshold:
+            roi = self._from_keypoints(keypoints)
+            if roi is not None:
+                return {"roi": roi}
+        if self.finder is not None:
+            image, crop = warp(frame, Roi.full_frame(w, h), self.det_spec.width, self.det_spec.height)
+            self.detections += 1
+            roi = self.finder.detect(to_tensor(image, self.det_spec.norm), crop)
+            if roi is not None:
+                return {"roi": roi}
+        return {"roi": Roi.full_frame(w, h)}
+
+    def _from_keypoints(self, kp: Keypoints) -> Roi | None:
+        if kp.aux is not None and len(kp.aux) >= 2:
+            return Roi.from_alignment(kp.aux[0], kp.aux[1], self.roi_scale, "keypoints")
+        sure = kp.xy[kp.confidence >= self.min_confidence]
+        if len(sure) < 2:
+            return None
+        return Roi.around(sure, self.roi_scale, "keypoints")
