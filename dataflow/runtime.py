@@ -326,7 +326,6 @@ class _Joiner:
         if packet is EOS:
             self.eos[index] = True
             return
-        self.w.stats.packets_in += 1
         per_stream = self.heads.get(packet.stream)
         if per_stream is None:
             per_stream = self.heads[packet.stream] = {i: deque() for i in self.w.main}
@@ -376,6 +375,7 @@ class _Joiner:
                 kwargs[port] = None
         assert packet is not None
         self.last_seq[stream] = seq
+        w.stats.packets_in += 1  # one aligned set of inputs
         if not complete:
             w.emit(stream, seq, packet.timestamp, None)
             return True

@@ -55,7 +55,7 @@ class OpenVINOBackend:
         return {n: self.request.get_output_tensor(i).data.copy() for i, n in enumerate(self.output_names)}
 
 
-def _check_openvino_device(core, device: str, version: str) -> None:  # noqa: ANN001 - ov.Core
+def _check_openvino_device(core, device: str, version: str) -> None:
     available = core.available_devices
     _, _, rest = device.partition(":")
     wanted = [d.split(".")[0] for d in (rest.split(",") if rest else [device])]
@@ -84,13 +84,15 @@ class OnnxRuntimeBackend:
         providers = [_provider_name(p) for p in device.split(",") if p.strip()]
         for p in providers:
             if p not in available:
-                raise UserError(f"onnxruntime execution provider '{p}' is not available; available: {', '.join(available)}")
+                raise UserError(
+                    f"onnxruntime execution provider '{p}' is not available; available: {', '.join(available)}"
+                )
         opts = ort.SessionOptions()
         if threads > 0:
             opts.intra_op_num_threads = threads
         try:
             self.session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
-        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+        except Exception as exc:
             raise UserError(f"onnxruntime cannot load {path.name}: {str(exc).splitlines()[0]}") from None
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name

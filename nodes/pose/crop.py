@@ -28,4 +28,3 @@ class CropNode(Node):
         h, w = frame.shape[:2]
         image, crop = warp(frame, roi or Roi.full_frame(w, h), self.spec.width, self.spec.height)
         return {"tensor": to_tensor(image, self.spec.norm), "crop": crop}
-

@@ -73,7 +73,7 @@ def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 class PersonDetector:
     """Runs the detector model on a letterboxed frame and returns the best person's ROI."""
 
-    def __init__(self, backend, min_score: float = 0.5, iou: float = 0.3, roi_scale: float = 1.25) -> None:  # noqa: ANN001
+    def __init__(self, backend, min_score: float = 0.5, iou: float = 0.3, roi_scale: float = 1.25) -> None:
         self.backend = backend
         self.anchors = ssd_anchors()
         self.min_score = min_score
@@ -83,7 +83,7 @@ class PersonDetector:
         self.boxes_name = next(n for n in names if "_1" not in n)
         self.scores_name = next(n for n in names if n != self.boxes_name)
 
-    def detect(self, frame_rgb_tensor: np.ndarray, crop) -> Roi | None:  # noqa: ANN001 - roi.Crop
+    def detect(self, frame_rgb_tensor: np.ndarray, crop) -> Roi | None:
         out = self.backend.infer(frame_rgb_tensor)
         boxes = out[self.boxes_name].reshape(len(self.anchors), -1)
         scores = out[self.scores_name].reshape(len(self.anchors), 1)

@@ -65,4 +65,6 @@ def ssd_decode_ref(
     w, h = boxes[:, 2], boxes[:, 3]
     kps = boxes[:, 4:].reshape(len(boxes), -1, 2) + anc[:, None, :]
     cols = [scores[keep], cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]
-    return np.column_stack([*cols, kps.reshape(len(boxes), -1)]) if len(boxes) else np.zeros((0, raw_boxes.shape[1] + 1))
+    return (
+        np.column_stack([*cols, kps.reshape(len(boxes), -1)]) if len(boxes) else np.zeros((0, raw_boxes.shape[1] + 1))
+    )

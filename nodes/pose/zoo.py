@@ -175,7 +175,9 @@ def resolve(model: str, formats: tuple[str, ...], pull: bool = True) -> tuple[Mo
         for fmt in formats:
             for f in s.files:
                 if f.fmt == fmt and (f.pip or f.url):
-                    print(f"dataflow: model {s.name} is not cached; fetching {f.name} from {f.source()}", file=sys.stderr)
+                    print(
+                        f"dataflow: model {s.name} is not cached; fetching {f.name} from {f.source()}", file=sys.stderr
+                    )
                     return s, fetch(s, f)
     have = ", ".join(f.name for f in s.files)
     hint = ""

@@ -1,0 +1,151 @@
+"""Model zoo (search path, cache, checksum, download) and the two inference backends."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import threading
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from dataflow import UserError
+from nodes.pose import zoo
+from nodes.pose.backends import open_backend
+
+
+def tiny_onnx(path: Path) -> Path:
+    """y = relu(conv3x3(x)) + 0.5 on NHWC input, built with onnx.helper."""
+    rng = np.random.default_rng(0)
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [4, 3, 3, 3], rng.normal(0, 0.5, 108).astype(np.float32))
+    half = helper.make_tensor("half", TensorProto.FLOAT, [], [0.5])
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["nchw"], perm=[0, 3, 1, 2]),
+        helper.make_node("Conv", ["nchw", "w"], ["conv"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["conv"], ["relu"]),
+        helper.make_node("Add", ["relu", "half"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 16, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 16, 16])],
+        [weight, half],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+def test_backends_agree_at_f32(tmp_path: Path) -> None:
+    path = tiny_onnx(tmp_path / "tiny.onnx")
+    x = np.random.default_rng(1).random((1, 16, 16, 3), dtype=np.float32)
+    a = open_backend("openvino", path, "CPU", "f32", 1).infer(x)
+    b = open_backend("onnxruntime", path, "CPU", "f32", 1).infer(x)
+    assert list(a) == list(b) == ["y"]
+    np.testing.assert_allclose(a["y"], b["y"], atol=1e-3)
+    assert a["y"].min() >= 0.5
+
+
+@pytest.mark.parametrize(
+    ("backend", "device", "message"),
+    [
+        ("openvino", "MYRIAD", "the compute stick needs OpenVINO 2022.3 or older; available devices: CPU"),
+        ("openvino", "GPU", "OpenVINO device 'GPU' is not available; available devices: CPU"),
+        ("openvino", "AUTO:NPU,CPU", "OpenVINO device 'NPU' is not available"),
+        ("onnxruntime", "TensorrtExecutionProvider", "execution provider 'TensorrtExecutionProvider' is not available"),
+    ],
+)
+def test_unavailable_device_is_one_clear_line(tmp_path: Path, backend: str, device: str, message: str) -> None:
+    path = tiny_onnx(tmp_path / "tiny.onnx")
+    with pytest.raises(UserError) as err:
+        open_backend(backend, path, device, "f32", 0)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def write_manifest(tmp_path: Path, monkeypatch, name: str, sha: str, url: str | None = None) -> None:
+    lines = [
+        "models:",
+        "  toy:",
+        "    decoder: heatmap",
+        "    schema: mpii16",
+        "    input: {width: 16, height: 16, norm: unit}",
+        "    files:",
+        f"      - name: {name}",
+        f'        sha256: "{sha}"',
+    ]
+    if url:
+        lines.append(f"        url: {url}")
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("DATAFLOW_MANIFEST", str(manifest))
+    monkeypatch.setenv("DATAFLOW_CACHE", str(tmp_path / "cache"))
+
+
+def test_search_path_finds_and_verifies(tmp_path: Path, monkeypatch) -> None:
+    models = tmp_path / "models" / "sub"
+    models.mkdir(parents=True)
+    path = tiny_onnx(models / "toy.onnx")
+    write_manifest(tmp_path, monkeypatch, "toy.onnx", hashlib.sha256(path.read_bytes()).hexdigest())
+    monkeypatch.setenv("DATAFLOW_MODELS", str(tmp_path / "models"))
+    spec, found = zoo.resolve("toy", ("onnx",))
+    assert spec is not None and spec.name == "toy" and found == path
+
+
+def test_checksum_mismatch_names_file_and_both_hashes(tmp_path: Path, monkeypatch) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    path = tiny_onnx(models / "toy.onnx")
+    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    write_manifest(tmp_path, monkeypatch, "toy.onnx", "0" * 64)
+    monkeypatch.setenv("DATAFLOW_MODELS", str(models))
+    with pytest.raises(UserError) as err:
+        zoo.resolve("toy", ("onnx",))
+    text = str(err.value)
+    assert str(path) in text and "0" * 64 in text and actual in text and "not used" in text
+
+
+def test_download_from_local_http_server(tmp_path: Path, monkeypatch) -> None:
+    served = tmp_path / "served"
+    served.mkdir()
+    path = tiny_onnx(served / "toy.onnx")
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/toy.onnx"
+        write_manifest(tmp_path, monkeypatch, "toy.onnx", sha, url)
+        monkeypatch.setenv("DATAFLOW_MODELS", "")
+        spec, got = zoo.resolve("toy", ("onnx",))
+        assert got == tmp_path / "cache" / "models" / "toy" / "toy.onnx"
+        assert hashlib.sha256(got.read_bytes()).hexdigest() == sha
+        got.unlink()
+        # a server that serves other bytes: refused, nothing cached
+        path.write_bytes(b"not a model")
+        with pytest.raises(UserError, match="checksum mismatch"):
+            zoo.resolve("toy", ("onnx",))
+        assert not got.exists()
+    finally:
+        server.shutdown()
+
+
+def test_unknown_model_suggests_a_name() -> None:
+    with pytest.raises(UserError, match="did you mean 'blazepose-full'"):
+        zoo.spec("blazepose-ful")
+
+
+def test_manifest_is_complete() -> None:
+    zoo_ = zoo.load_manifest()
+    for name in ("blazepose-full", "blazepose-lite", "blazepose-heavy", "blazepose-detector", "efficientpose-rt"):
+        assert name in zoo_
+        for f in zoo_[name].files:
+            assert len(f.sha256) == 64
+    full = zoo_["blazepose-full"].files[0]
+    assert full.pip == "mediapipe==0.10.14" and full.member.endswith("pose_landmark_full.tflite")
