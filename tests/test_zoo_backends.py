@@ -123,7 +123,7 @@ def test_download_from_local_http_server(tmp_path: Path, monkeypatch) -> None:
         url = f"http://127.0.0.1:{server.server_address[1]}/toy.onnx"
         write_manifest(tmp_path, monkeypatch, "toy.onnx", sha, url)
         monkeypatch.setenv("DATAFLOW_MODELS", "")
-        spec, got = zoo.resolve("toy", ("onnx",))
+        _spec, got = zoo.resolve("toy", ("onnx",))
         assert got == tmp_path / "cache" / "models" / "toy" / "toy.onnx"
         assert hashlib.sha256(got.read_bytes()).hexdigest() == sha
         got.unlink()
