@@ -363,7 +363,7 @@ def _build_node(name: str, body: LocDict, raw: _Raw, scope: _Scope) -> NodeSpec:
             raise GraphError(
                 f"node '{name}' ({type_name}) has no input port '{port}'{did_you_mean(port, known)}", iwhere
             )
-        inputs[port] = _edge(name, port, spec, node_queue, iwhere)
+        inputs[port] = _edge(name, port, spec, node_queue, iwhere, scope)
     for p in cls.inputs:
         if p.name not in inputs and not p.optional:
             raise GraphError(f"node '{name}' ({type_name}): input '{p.name}' is not wired to anything", where)
@@ -383,9 +383,13 @@ def _coerce(node: str, p: Param, value: Any, from_string: bool, where: str) -> A
         raise GraphError(f"node '{node}': param '{p.name}' {exc}", where) from None
 
 
-def _edge(node: str, port: str, spec: Any, queue_size: int, where: str) -> Edge:
+def _edge(node: str, port: str, spec: Any, queue_size: int, where: str, scope: _Scope) -> Edge:
     feedback, policy = None, "block"
     if isinstance(spec, LocDict):
+        # Queue settings may come from graph params (live video vs files).
+        for key in ("feedback", "policy", "queue_size"):
+            if key in spec:
+                spec[key] = scope.substitute(spec[key], spec.at(key))
         for key in spec:
             if key not in INPUT_KEYS:
                 raise GraphError(

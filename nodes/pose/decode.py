@@ -37,6 +37,11 @@ class DecodeNode(Node):
         self.spec = spec
         self.joints = SCHEMAS[spec.schema]
 
+    def setup(self) -> None:
+        # Compile (or load from numba's cache) before the first frame.
+        heatmap_peaks(np.zeros((4, 4, 1), np.float32))
+        blazepose_landmarks(np.zeros(10, np.float32), np.zeros((4, 4, 2), np.float32), 4.0, 3, 0.5)
+
     def output_type(self, port: str, inputs: dict[str, PortType]) -> PortType:
         return KEYPOINTS.with_schema(self.spec.name, self.joints)
 
