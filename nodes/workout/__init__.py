@@ -1,0 +1,1 @@
+"""Workout nodes: keypoint filters, the rep counter (workouts in YAML), energy, sinks."""
