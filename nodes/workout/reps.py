@@ -1,0 +1,75 @@
+"""RepCounter node: counts repetitions of a workout defined in YAML (graphs/workouts/)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from dataflow import EVENT, KEYPOINTS, RECORD, DataflowError, In, Node, Out, Param, PortType
+from nodes.pose.keypoints import Keypoints
+
+from . import spec
+from .body import body_scale
+from .fsm import RepMachine
+from .metrics import MetricEvaluator
+
+
+class RepCounter(Node):
+    """Per frame: the workout's state and metric values; per repetition: an event."""
+
+    inputs = [In("keypoints", KEYPOINTS)]
+    outputs = [
+        Out("state", RECORD, "exercise, state, reps, hold seconds, metrics, in position or not"),
+        Out("rep", EVENT, "one per repetition: number, start/end, duration, range of motion"),
+    ]
+    params = [Param("exercise", str, "squat", "workout name in graphs/workouts, or a workout YAML file")]
+    stateful = True
+
+    def __init__(self, name: str, params: dict[str, Any]) -> None:
+        super().__init__(name, params)
+        try:
+            self.workout = spec.load(self.exercise)
+        except DataflowError as exc:
+            # Keep the workout file's own file:line.
+            raise type(exc)(f"exercise '{self.exercise}': {exc.message}", exc.where) from None
+
+    def input_type(self, port: str) -> PortType:
+        return KEYPOINTS.requiring(self.workout.required)
+
+    def setup(self) -> None:
+        self.metrics = MetricEvaluator(self.workout)
+        self.machine = RepMachine(self.workout)
+
+    def process(self, keypoints: Keypoints) -> dict[str, Any]:
+        kp = keypoints
+        t = float(self.timestamp)
+        values = self.metrics(kp, body_scale(kp), t)
+        gated = self._in_position(kp, values)
+        event = self.machine.step(values, t, gated)
+        record = {
+            "exercise": self.workout.exercise,
+            "state": self.machine.state,
+            "reps": self.machine.reps,
+            "in_position": gated,
+            "metrics": {k: (None if math.isnan(v) else round(v, 4)) for k, v in values.items()},
+        }
+        if self.workout.hold:
+            record["hold_seconds"] = round(self.machine.hold_seconds, 3)
+        out: dict[str, Any] = {"state": record}
+        if event is not None:
+            out["rep"] = event
+        return out
+
+    def _in_position(self, kp: Keypoints, values: dict[str, float]) -> bool:
+        w = self.workout
+        if kp.presence < 0.5:
+            return False
+        for joint in w.gate_visible:
+            sides = (
+                [joint]
+                if joint.startswith(("left_", "right_")) or joint == "nose"
+                else [f"left_{joint}", f"right_{joint}"]
+            )
+            if not any(self.metrics.visible(kp, s) for s in sides):
+                return False
+        return w.gate_when is None or bool(w.gate_when(values))

@@ -1,0 +1,131 @@
+"""Workout sinks: per-frame records (JSONL or CSV) and the session summary."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from dataflow import EVENT, KEYPOINTS, RECORD, In, Node, Param, UserError
+from nodes.jsonutil import dumps
+from nodes.pose.keypoints import Keypoints
+
+
+def open_output(node: str, path: str, newline: str | None = None) -> IO[str]:
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target.open("w", encoding="utf-8", newline=newline)
+    except OSError as exc:
+        raise UserError(f"node '{node}': cannot write {path}: {exc.strerror}") from None
+
+
+class WorkoutRecords(Node):
+    """Per frame: seq, timestamp, keypoints, state, reps, energy (and rep events), as JSONL or CSV."""
+
+    inputs = [
+        In("keypoints", KEYPOINTS, optional=True),
+        In("state", RECORD, optional=True),
+        In("energy", RECORD, optional=True),
+        In("rep", EVENT, optional=True),
+    ]
+    params = [
+        Param("path", str, "out/reps.jsonl", "output file: .jsonl or .csv"),
+        Param("keypoints_in_csv", bool, True, "CSV: add x, y, confidence columns per joint"),
+    ]
+
+    def setup(self) -> None:
+        self.csv = self.path.endswith(".csv")
+        self.file = open_output(self.name, self.path, newline="" if self.csv else None)
+        self.writer: csv.writer | None = csv.writer(self.file) if self.csv else None  # type: ignore[valid-type]
+        self.header: list[str] | None = None
+
+    def process(self, keypoints: Keypoints | None, state: dict | None, energy: dict | None, rep: Any) -> None:
+        if self.writer is None:
+            row: dict[str, Any] = {"seq": self.seq, "timestamp": round(float(self.timestamp), 4)}
+            if state is not None:
+                row.update(state)
+            if energy is not None:
+                row["energy"] = energy
+            if keypoints is not None:
+                row["keypoints"] = keypoints
+            self.file.write(dumps(row) + "\n")
+            if rep is not None:
+                self.file.write(dumps(rep) + "\n")
+            return
+        self._csv_row(keypoints, state, energy)
+
+    def _csv_row(self, kp: Keypoints | None, state: dict | None, energy: dict | None) -> None:
+        metrics = (state or {}).get("metrics", {})
+        if self.header is None:
+            self.header = ["seq", "timestamp", "state", "reps", "energy", *metrics]
+            if kp is not None and self.keypoints_in_csv:
+                self.header += [f"{n}_{c}" for n in kp.names for c in ("x", "y", "c")]
+            assert self.writer is not None
+            self.writer.writerow(self.header)
+        row = [self.seq, round(float(self.timestamp), 4), (state or {}).get("state"), (state or {}).get("reps"),
+               (energy or {}).get("score"), *metrics.values()]  # fmt: skip
+        if kp is not None and self.keypoints_in_csv:
+            row += np.round(np.column_stack([kp.xy, kp.confidence]), 3).ravel().tolist()
+        assert self.writer is not None
+        self.writer.writerow(row)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class SessionSummary(Node):
+    """Collects reps, duration and energy; prints a summary at the end and reports it to --summary-json."""
+
+    inputs = [In("state", RECORD), In("energy", RECORD, optional=True), In("rep", EVENT, optional=True)]
+    params = [Param("print", bool, True, "print the summary on stderr at the end")]
+
+    def setup(self) -> None:
+        self.exercise = ""
+        self.reps = 0
+        self.hold: float | None = None
+        self.first: float | None = None
+        self.last: float | None = None
+        self.scores: list[float] = []
+        self.events: list[dict] = []
+        self.total_energy = 0.0
+
+    def process(self, state: dict, energy: dict | None, rep: Any) -> None:
+        t = float(self.timestamp)
+        self.first = t if self.first is None else self.first
+        self.last = t
+        self.exercise = state["exercise"]
+        self.reps = state["reps"]
+        self.hold = state.get("hold_seconds", self.hold)
+        if energy is not None:
+            self.scores.append(energy["score"])
+            self.total_energy = energy["total"]
+        if rep is not None:
+            event = rep.to_dict()
+            if energy is not None and "rep_energy" in energy:
+                event["energy"] = energy["rep_energy"]
+            self.events.append(event)
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "exercise": self.exercise,
+            "reps": self.reps,
+            "duration": round((self.last or 0.0) - (self.first or 0.0), 3),
+            "mean_energy": round(float(np.mean(self.scores)), 2) if self.scores else None,
+            "peak_energy": round(float(np.max(self.scores)), 2) if self.scores else None,
+            "total_energy": round(self.total_energy, 3),
+            "rep_events": self.events,
+        }
+        if self.hold is not None:
+            out["hold_seconds"] = self.hold
+        return out
+
+    def close(self) -> None:
+        if self.print and self.exercise:
+            s = self.summary()
+            hold = f", held {s['hold_seconds']:.1f} s" if "hold_seconds" in s else ""
+            energy = f", energy mean {s['mean_energy']} peak {s['peak_energy']}" if self.scores else ""
+            print(f"{s['exercise']}: {s['reps']} reps{hold} in {s['duration']:.1f} s{energy}", file=sys.stderr)

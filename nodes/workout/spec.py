@@ -1,0 +1,186 @@
+"""Workout files: metrics over named joints, gating, states with hysteresis, the rep sequence.
+
+A workout is data, never code: conditions are expressions of the small grammar in ``expr``.
+Every mistake is reported with the workout file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dataflow import GraphError
+from dataflow.errors import did_you_mean
+from dataflow.yamlsrc import LocDict, load_yaml
+
+from .expr import Expr, ExprError, parse
+
+WORKOUT_DIR = Path(__file__).resolve().parents[2] / "graphs" / "workouts"
+KINDS = ("angle", "distance", "vertical", "horizontal", "tilt", "expr")
+ARITY = {"angle": 3, "distance": 2, "vertical": 2, "horizontal": 2, "tilt": 2}
+SIDES = ("mean", "min", "max", "left", "right", "best")
+METRIC_KEYS = (*KINDS, "side", "smooth")
+TOP_KEYS = ("exercise", "description", "metrics", "gate", "states", "rep", "hold", "range_metric", "min_confidence")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One named measurement: a joint geometry (``kind`` over ``joints``) or an expression."""
+
+    name: str
+    kind: str
+    joints: tuple[str, ...] = ()
+    expr: Expr | None = None
+    side: str = "mean"
+    smooth: float = 0.0
+
+    @property
+    def sided(self) -> bool:
+        return any(not j.startswith(("left_", "right_")) for j in self.joints)
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    enter: Expr
+    min_time: float = 0.0
+
+
+@dataclass(frozen=True)
+class Workout:
+    exercise: str
+    metrics: dict[str, Metric]
+    states: dict[str, State]
+    rep: tuple[str, ...]
+    gate_visible: tuple[str, ...] = ()
+    gate_when: Expr | None = None
+    hold: str | None = None
+    range_metric: str | None = None
+    min_confidence: float = 0.5
+    description: str = ""
+    source: str = ""
+    required: tuple[str, ...] = field(default=())
+
+
+def find(name: str) -> Path:
+    """A workout by name (graphs/workouts/NAME.yaml) or by path."""
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml"):
+        return path
+    candidate = WORKOUT_DIR / f"{name}.yaml"
+    if not candidate.exists():
+        known = [p.stem for p in WORKOUT_DIR.glob("*.yaml")]
+        raise GraphError(f"unknown exercise '{name}'{did_you_mean(name, known)}")
+    return candidate
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in WORKOUT_DIR.glob("*.yaml"))
+
+
+def load(name: str) -> Workout:
+    path = find(name)
+    doc = load_yaml(path)
+    for key in doc:
+        if key not in TOP_KEYS:
+            raise GraphError(f"unknown workout key '{key}'{did_you_mean(key, TOP_KEYS)}", doc.at(key))
+    metrics = _metrics(doc)
+    known = set(metrics)
+    states_doc = _mapping(doc, "states")
+    states = {}
+    for sname, body in states_doc.items():
+        body = body if isinstance(body, LocDict) else LocDict({"enter": body})
+        where = states_doc.at(sname)
+        if "enter" not in body:
+            raise GraphError(f"state '{sname}' needs an 'enter' condition", where)
+        states[sname] = State(sname, _expr(body["enter"], known, body.at("enter")), float(body.get("min_time", 0.0)))
+    hold = doc.get("hold")
+    rep = tuple(doc.get("rep") or ())
+    if hold is None and len(rep) < 2:
+        raise GraphError("'rep' must list the states of one repetition, e.g. [up, down, up]", doc.at("rep"))
+    for s in (*rep, *([hold] if hold else [])):
+        if s not in states:
+            raise GraphError(f"unknown state '{s}'{did_you_mean(s, states)}", doc.at("rep" if s in rep else "hold"))
+    gate = doc.get("gate") or LocDict()
+    visible = tuple(gate.get("visible") or ())
+    when = _expr(gate["when"], known, gate.at("when")) if "when" in gate else None
+    range_metric = doc.get("range_metric")
+    if range_metric is not None and range_metric not in metrics:
+        raise GraphError(
+            f"unknown range_metric '{range_metric}'{did_you_mean(range_metric, metrics)}", doc.at("range_metric")
+        )
+    required = _required(metrics, visible)
+    return Workout(
+        exercise=str(doc.get("exercise") or path.stem),
+        metrics=metrics,
+        states=states,
+        rep=rep,
+        gate_visible=visible,
+        gate_when=when,
+        hold=hold,
+        range_metric=range_metric,
+        min_confidence=float(doc.get("min_confidence", 0.5)),
+        description=str(doc.get("description", "")),
+        source=str(path),
+        required=required,
+    )
+
+
+def _mapping(doc: LocDict, key: str) -> LocDict:
+    value = doc.get(key)
+    if not isinstance(value, LocDict) or not value:
+        raise GraphError(f"workout needs a '{key}' mapping", doc.at(key))
+    return value
+
+
+def _expr(text: Any, known: set[str], where: str) -> Expr:
+    try:
+        return parse(text, known)
+    except ExprError as exc:
+        raise GraphError(str(exc), where) from None
+
+
+def _metrics(doc: LocDict) -> dict[str, Metric]:
+    mdoc = _mapping(doc, "metrics")
+    out: dict[str, Metric] = {}
+    for name, body in mdoc.items():
+        where = mdoc.at(name)
+        if isinstance(body, str):
+            body = LocDict({"expr": body})
+            body.key_where = {"expr": where}
+        if not isinstance(body, LocDict):
+            raise GraphError(f"metric '{name}' must be a mapping like {{angle: [hip, knee, ankle]}}", where)
+        for key in body:
+            if key not in METRIC_KEYS:
+                raise GraphError(f"metric '{name}': unknown key '{key}'{did_you_mean(key, METRIC_KEYS)}", body.at(key))
+        kinds = [k for k in KINDS if k in body]
+        if len(kinds) != 1:
+            raise GraphError(f"metric '{name}' needs exactly one of {', '.join(KINDS)}", where)
+        kind = kinds[0]
+        side = body.get("side", "mean")
+        if side not in SIDES:
+            raise GraphError(f"metric '{name}': side must be one of {', '.join(SIDES)}", body.at("side"))
+        smooth = float(body.get("smooth", 0.0))
+        if kind == "expr":
+            out[name] = Metric(
+                name, kind, expr=_expr(body["expr"], set(out), body.at("expr")), side=side, smooth=smooth
+            )
+            continue
+        joints = body[kind]
+        if not isinstance(joints, list) or len(joints) != ARITY[kind] or not all(isinstance(j, str) for j in joints):
+            raise GraphError(f"metric '{name}': {kind} takes {ARITY[kind]} joint names", body.at(kind))
+        out[name] = Metric(name, kind, tuple(joints), side=side, smooth=smooth)
+    return out
+
+
+def _required(metrics: dict[str, Metric], visible: tuple[str, ...]) -> tuple[str, ...]:
+    names: list[str] = []
+    for j in [j for m in metrics.values() for j in m.joints] + list(visible):
+        expanded = (
+            [j]
+            if j.startswith(("left_", "right_")) or j in ("nose", "neck", "head_top")
+            else [f"left_{j}", f"right_{j}"]
+        )
+        names += [e for e in expanded if e not in names]
+    return tuple(names)
