@@ -8,11 +8,11 @@ import numpy as np
 
 from nodes.pose.keypoints import Keypoints
 
-from .spec import Metric, Workout
+from .spec import Metric, Workout, sides_of
 
 
 def _side(joint: str, side: str | None) -> str:
-    if side is None or joint.startswith(("left_", "right_")):
+    if side is None or len(sides_of(joint)) == 1:
         return joint
     return f"{side}_{joint}"
 

@@ -37,7 +37,7 @@ class Metric:
 
     @property
     def sided(self) -> bool:
-        return any(not j.startswith(("left_", "right_")) for j in self.joints)
+        return any(len(sides_of(j)) == 2 for j in self.joints)
 
 
 @dataclass(frozen=True)
@@ -174,13 +174,18 @@ def _metrics(doc: LocDict) -> dict[str, Metric]:
     return out
 
 
+UNSIDED = ("nose", "neck", "head_top", "upper_neck", "thorax", "pelvis")
+
+
+def sides_of(joint: str) -> list[str]:
+    """The schema joints a workout's joint name stands for: 'knee' -> left_knee, right_knee."""
+    if joint.startswith(("left_", "right_")) or joint in UNSIDED:
+        return [joint]
+    return [f"left_{joint}", f"right_{joint}"]
+
+
 def _required(metrics: dict[str, Metric], visible: tuple[str, ...]) -> tuple[str, ...]:
     names: list[str] = []
     for j in [j for m in metrics.values() for j in m.joints] + list(visible):
-        expanded = (
-            [j]
-            if j.startswith(("left_", "right_")) or j in ("nose", "neck", "head_top")
-            else [f"left_{j}", f"right_{j}"]
-        )
-        names += [e for e in expanded if e not in names]
+        names += [e for e in sides_of(j) if e not in names]
     return tuple(names)
