@@ -65,11 +65,6 @@ class RepCounter(Node):
         if kp.presence < 0.5:
             return False
         for joint in w.gate_visible:
-            sides = (
-                [joint]
-                if joint.startswith(("left_", "right_")) or joint == "nose"
-                else [f"left_{joint}", f"right_{joint}"]
-            )
-            if not any(self.metrics.visible(kp, s) for s in sides):
+            if not any(self.metrics.visible(kp, s) for s in spec.sides_of(joint)):
                 return False
         return w.gate_when is None or bool(w.gate_when(values))
