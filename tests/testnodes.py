@@ -100,3 +100,12 @@ class NeedsKnees(Node):
 
     def process(self, keypoints: Any) -> None:
         return None
+
+
+class AnySource(Node):
+    """A source whose output type is 'any' (wires to anything, for graph checks)."""
+
+    outputs = [Out("value", ANY)]
+
+    def generate(self) -> Iterator[dict[str, Any]]:
+        yield from ()

@@ -53,7 +53,9 @@ def parse(text: str | float | int, known: set[str] | None = None) -> Expr:
             if not (isinstance(node.func, ast.Name) and node.func.id in _FUNCS) or node.keywords:
                 raise ExprError(f"only abs(), min(), max() may be called, in '{source}'")
         elif not isinstance(node, _ALLOWED):
-            raise ExprError(f"'{type(node).__name__}' is not allowed in '{source}' (column {node.col_offset + 1})")
+            col = getattr(node, "col_offset", None)
+            at = f" (column {col + 1})" if col is not None else ""
+            raise ExprError(f"'{type(node).__name__}' is not allowed in '{source}'{at}")
         elif isinstance(node, ast.Constant) and not isinstance(node.value, (int, float)):
             raise ExprError(f"only numbers may be constants, in '{source}'")
     if known is not None:

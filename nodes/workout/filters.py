@@ -22,8 +22,8 @@ class OneEuroFilter(Node):
     inputs = [In("keypoints", KEYPOINTS)]
     outputs = [Out("keypoints", KEYPOINTS, like="keypoints")]
     params = [
-        Param("min_cutoff", float, 0.05, "cutoff (Hz) at rest: lower = smoother", min=1e-6),
-        Param("beta", float, 80.0, "how fast the cutoff rises with speed", min=0),
+        Param("min_cutoff", float, 1.0, "cutoff (Hz) at rest: lower = smoother", min=1e-6),
+        Param("beta", float, 1.0, "how fast the cutoff rises with speed", min=0),
         Param("d_cutoff", float, 1.0, "cutoff (Hz) of the speed estimate", min=1e-6),
         Param("scale_invariant", bool, True, "filter in body sizes, not pixels"),
         Param("min_confidence", float, 0.5, "joints below this hold their last position", min=0, max=1),

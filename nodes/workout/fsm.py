@@ -50,6 +50,7 @@ class RepMachine:
     pending: dict[str, float] = field(default_factory=dict)
     extremes: list[float] = field(default_factory=lambda: [math.inf, -math.inf])
     last_t: float | None = None
+    out_since: float | None = None
 
     def step(self, values: dict[str, float], t: float, gated: bool) -> RepEvent | None:
         """Advance one frame; return the rep completed on this frame, if any."""
@@ -57,9 +58,14 @@ class RepMachine:
         self.last_t = t
         w = self.workout
         if not gated:
-            # Not in position (joints unseen, wrong orientation): forget partial progress.
-            self.state, self.history, self.pending = None, [], {}
+            # Out of position (joints unseen, wrong orientation): no transitions; after
+            # gate_min_time (longer than a tracking dropout), partial progress is forgotten.
+            self.out_since = t if self.out_since is None else self.out_since
+            self.pending = {}
+            if t - self.out_since >= w.gate_min_time:
+                self.state, self.history = None, []
             return None
+        self.out_since = None
         if w.hold and self.state == w.hold:
             self.hold_seconds += dt
         rm = values.get(w.range_metric) if w.range_metric else None

@@ -34,8 +34,8 @@ def one_euro_step(
 ) -> np.ndarray:
     """One-euro filter (Casiez et al., CHI 2012) over (N, D) values at time ``t`` (seconds).
 
-    Values are divided by ``scale`` (body size) before filtering, so ``beta`` works on
-    body-sizes per second whatever the distance to the camera. Invalid joints hold their last
+    Speeds are divided by ``scale`` (body size) before they set the cutoff, so ``beta`` works
+    on body sizes per second whatever the distance to the camera; positions stay in pixels. Invalid joints hold their last
     output and keep their state; one that was invalid for longer than ``reset_after`` seconds
     restarts from its new value. State arrays (``x_hat``, ``dx_hat``: (N, D); ``t_last``: (N,),
     NaN = never seen) are updated in place.
@@ -46,30 +46,30 @@ def one_euro_step(
         seen = not math.isnan(t_last[j])
         if not valid[j]:
             for k in range(d):
-                out[j, k] = x_hat[j, k] * scale if seen else x[j, k]
+                out[j, k] = x_hat[j, k] if seen else x[j, k]
             continue
         dt = t - t_last[j] if seen else 0.0
         if seen and dt <= 0.0:
             # A repeated timestamp carries no new information: hold.
             for k in range(d):
-                out[j, k] = x_hat[j, k] * scale
+                out[j, k] = x_hat[j, k]
             continue
         if not seen or dt > reset_after:
             for k in range(d):
-                x_hat[j, k] = x[j, k] / scale
+                x_hat[j, k] = x[j, k]
                 dx_hat[j, k] = 0.0
                 out[j, k] = x[j, k]
             t_last[j] = t
             continue
         a_d = _alpha(d_cutoff, dt)
         for k in range(d):
-            v = x[j, k] / scale
-            dx = (v - x_hat[j, k]) / dt
+            v = x[j, k]
+            dx = (v - x_hat[j, k]) / dt / scale
             dx_hat[j, k] = a_d * dx + (1.0 - a_d) * dx_hat[j, k]
             cutoff = min_cutoff + beta * abs(dx_hat[j, k])
             a = _alpha(cutoff, dt)
             x_hat[j, k] = a * v + (1.0 - a) * x_hat[j, k]
-            out[j, k] = x_hat[j, k] * scale
+            out[j, k] = x_hat[j, k]
         t_last[j] = t
     return out
 

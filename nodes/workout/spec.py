@@ -6,6 +6,7 @@ Every mistake is reported with the workout file and line.
 
 from __future__ import annotations
 
+import keyword
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ class Workout:
     rep: tuple[str, ...]
     gate_visible: tuple[str, ...] = ()
     gate_when: Expr | None = None
+    gate_min_time: float = 0.5
     hold: str | None = None
     range_metric: str | None = None
     min_confidence: float = 0.5
@@ -105,6 +107,11 @@ def load(name: str) -> Workout:
     gate = doc.get("gate") or LocDict()
     visible = tuple(gate.get("visible") or ())
     when = _expr(gate["when"], known, gate.at("when")) if "when" in gate else None
+    for key in gate:
+        if key not in ("visible", "when", "min_time"):
+            raise GraphError(
+                f"gate: unknown key '{key}'{did_you_mean(key, ('visible', 'when', 'min_time'))}", gate.at(key)
+            )
     range_metric = doc.get("range_metric")
     if range_metric is not None and range_metric not in metrics:
         raise GraphError(
@@ -118,6 +125,7 @@ def load(name: str) -> Workout:
         rep=rep,
         gate_visible=visible,
         gate_when=when,
+        gate_min_time=float(gate.get("min_time", 0.5)),
         hold=hold,
         range_metric=range_metric,
         min_confidence=float(doc.get("min_confidence", 0.5)),
@@ -146,6 +154,8 @@ def _metrics(doc: LocDict) -> dict[str, Metric]:
     out: dict[str, Metric] = {}
     for name, body in mdoc.items():
         where = mdoc.at(name)
+        if not name.isidentifier() or keyword.iskeyword(name) or name in ("abs", "min", "max"):
+            raise GraphError(f"metric name '{name}' must be a plain name (letters, digits, _), not a keyword", where)
         if isinstance(body, str):
             body = LocDict({"expr": body})
             body.key_where = {"expr": where}

@@ -1,0 +1,21 @@
+"""Drive workout nodes directly with synthetic keypoint sequences."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dataflow import Packet
+from nodes.workout.motion import Take, keypoints_sequence
+from nodes.workout.reps import RepCounter
+
+
+def count(exercise: str, take: Take, schema: str = "blazepose33") -> tuple[int, list[Any], RepCounter]:
+    node = RepCounter("reps", {"exercise": exercise})
+    node.setup()
+    events = []
+    for seq, (t, kp) in enumerate(keypoints_sequence(take, schema)):
+        node.packet = Packet("s", seq, t, kp)
+        out = node.process(kp)
+        if "rep" in out:
+            events.append(out["rep"])
+    return node.machine.reps, events, node
