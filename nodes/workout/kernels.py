@@ -35,10 +35,10 @@ def one_euro_step(
     """One-euro filter (Casiez et al., CHI 2012) over (N, D) values at time ``t`` (seconds).
 
     Speeds are divided by ``scale`` (body size) before they set the cutoff, so ``beta`` works
-    on body sizes per second whatever the distance to the camera; positions stay in pixels. Invalid joints hold their last
-    output and keep their state; one that was invalid for longer than ``reset_after`` seconds
-    restarts from its new value. State arrays (``x_hat``, ``dx_hat``: (N, D); ``t_last``: (N,),
-    NaN = never seen) are updated in place.
+    on body sizes per second whatever the distance to the camera; positions stay in pixels.
+    Invalid joints hold their last output and keep their state; one that was invalid for
+    longer than ``reset_after`` seconds restarts from its new value. State arrays
+    (``x_hat``, ``dx_hat``: (N, D); ``t_last``: (N,), NaN = never seen) are updated in place.
     """
     n, d = x.shape
     out = np.empty_like(x)

@@ -159,7 +159,7 @@ EXERCISES: dict[str, Exercise] = {
             knee=(-1.95, -0.25),
             ankle=(-2.85, -0.15),
             nose=(0.3, -0.5),
-        ),  # fmt: skip
+        ),
         _with(STAND),
     ),
     "jumping-jack": Exercise(

@@ -21,6 +21,7 @@ WORKOUT_DIR = Path(__file__).resolve().parents[2] / "graphs" / "workouts"
 KINDS = ("angle", "distance", "vertical", "horizontal", "tilt", "expr")
 ARITY = {"angle": 3, "distance": 2, "vertical": 2, "horizontal": 2, "tilt": 2}
 SIDES = ("mean", "min", "max", "left", "right", "best")
+GATE_KEYS = ("visible", "when", "min_time")
 METRIC_KEYS = (*KINDS, "side", "smooth")
 TOP_KEYS = ("exercise", "description", "metrics", "gate", "states", "rep", "hold", "range_metric", "min_confidence")
 
