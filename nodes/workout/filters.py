@@ -33,6 +33,9 @@ class OneEuroFilter(Node):
 
     def setup(self) -> None:
         self.state: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        # Load the compiled kernel before the first frame is timed.
+        one_euro_step(np.zeros((1, 2)), np.ones(1, np.bool_), 0.0, 1.0, 1.0, 0.0, 1.0, 1.0,
+                      np.zeros((1, 2)), np.zeros((1, 2)), np.full(1, np.nan))  # fmt: skip
 
     def process(self, keypoints: Keypoints) -> dict[str, Any]:
         kp = keypoints
@@ -76,6 +79,7 @@ class ButterworthFilter(Node):
         self.zi_unit = sosfilt_zi(self.sos)
         self.zi: np.ndarray | None = None
         self.last: np.ndarray | None = None
+        sos_step(np.zeros(1), np.ones(1, np.bool_), self.sos, np.zeros((1, len(self.sos), 2)), np.zeros(1))
 
     def process(self, keypoints: Keypoints) -> dict[str, Any]:
         kp = keypoints
