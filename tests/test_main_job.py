@@ -1,0 +1,70 @@
+"""The main job, graphs/reps.yaml: the default run on the synthetic athlete, and the checked
+rep counts of the real clips (skipped without ../shared)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SHARED
+
+from dataflow.cli import main
+
+REPS = str(ROOT / "graphs" / "reps.yaml")
+VIDEOS = SHARED / "videos"
+needs_shared = pytest.mark.skipif(not VIDEOS.exists(), reason="../shared/videos is absent")
+
+
+def run_reps(tmp_path: Path, *sets: str) -> dict:
+    summary = tmp_path / "s.json"
+    args = ["run", REPS, "-q", "--summary-json", str(summary), "--set", f"out={tmp_path / 'r.jsonl'}"]
+    for s in sets:
+        args += ["--set", s]
+    assert main(args) == 0
+    return json.loads(summary.read_text())
+
+
+def models_env(monkeypatch) -> None:
+    if (SHARED / "models").exists():
+        monkeypatch.setenv("DATAFLOW_MODELS", str(SHARED / "models"))
+
+
+@pytest.mark.parametrize("exercise", ["squat", "push-up"])
+def test_default_input_is_the_synthetic_athlete(tmp_path: Path, monkeypatch, exercise: str) -> None:
+    models_env(monkeypatch)
+    s = run_reps(tmp_path, f"exercise={exercise}", "source.synthetic_reps=3")
+    assert s["exercise"] == exercise and s["reps"] == 3
+    assert {"frames", "seconds", "fps", "duration", "mean_energy", "peak_energy"} <= set(s)
+    rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    frames = [r for r in rows if "seq" in r]
+    assert len(frames) == s["frames"] and all("energy" in r and "state" in r for r in frames)
+    assert sum(1 for r in rows if r.get("event") == "rep") == 3
+
+
+CLIPS = [("squat-3.mp4", "squat", 3), ("pushup-4.mp4", "push-up", 4), ("pushup-5-portrait.mp4", "push-up", 5)]
+
+
+@needs_shared
+@pytest.mark.parametrize(("clip", "exercise", "reps"), CLIPS)
+def test_real_clips_count_exactly(tmp_path: Path, monkeypatch, clip: str, exercise: str, reps: int) -> None:
+    models_env(monkeypatch)
+    s = run_reps(tmp_path, f"input={VIDEOS / clip}", f"exercise={exercise}")
+    assert s["reps"] == reps
+    labels = (VIDEOS / "labels.yaml").read_text()
+    assert f"reps: {reps}" in labels
+
+
+@needs_shared
+def test_counts_stay_exact_on_onnxruntime(tmp_path: Path, monkeypatch) -> None:
+    models_env(monkeypatch)
+    s = run_reps(tmp_path, f"input={VIDEOS / 'pushup-4.mp4'}", "exercise=push-up", "pose.backend=onnxruntime")
+    assert s["reps"] == 4
+
+
+@needs_shared
+def test_counts_stay_exact_with_realtime_pacing(tmp_path: Path, monkeypatch) -> None:
+    models_env(monkeypatch)
+    s = run_reps(tmp_path, f"input={VIDEOS / 'squat-3.mp4'}", "exercise=squat", "realtime=true", "feedback=latest")
+    assert s["reps"] == 3
+    assert s["seconds"] > 10.0  # paced at the clip's 30 fps
