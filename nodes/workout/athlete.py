@@ -101,8 +101,10 @@ def _torso(img: np.ndarray, j: dict[str, np.ndarray], torso_px: float, view: str
     cv2.fillConvexPoly(img, poly.astype(np.int32), SHIRT, cv2.LINE_AA)
     cv2.polylines(img, [poly.astype(np.int32)], True, _shade(SHIRT, 0.55), 2, cv2.LINE_AA)
     # Shorts over the hips.
-    band = np.array([hip + normal * half_hip * 1.05 + axis * 0.18, hip - normal * half_hip * 1.05 + axis * 0.18,
-                     hip - normal * half_hip * 1.05 - axis * 0.08, hip + normal * half_hip * 1.05 - axis * 0.08])  # fmt: skip
+    side = normal * half_hip * 1.05
+    band = np.array(
+        [hip + side + axis * 0.18, hip - side + axis * 0.18, hip - side - axis * 0.08, hip + side - axis * 0.08]
+    )
     cv2.fillConvexPoly(img, band.astype(np.int32), SHORTS, cv2.LINE_AA)
     # Neck and head.
     head = j["nose"] - normal * 0.0
@@ -143,8 +145,8 @@ def frames(exercise: str, reps: int, seed: int = 0, fps: float = 30.0, torso_px:
     ex = EXERCISES[exercise]
     floor_y = 0
     for t, s in phase_track(take):
-        xy, _ = project(take, s, BLAZEPOSE_33 + ("left_nose", "right_nose"))
-        joints: dict[str, Any] = dict(zip(BLAZEPOSE_33, xy[:33], strict=True))
+        xy, _ = project(take, s, BLAZEPOSE_33)
+        joints: dict[str, Any] = dict(zip(BLAZEPOSE_33, xy, strict=True))
         if not floor_y:
             floor_y = int(max(joints["left_foot_index"][1], joints["right_foot_index"][1], joints["left_wrist"][1]) + 6)
             floor_y = min(floor_y, 470)
