@@ -22,3 +22,15 @@ class LatencySink(Node):
     def summary(self) -> dict[str, Any]:
         lat = sorted(self.latencies)
         return {"latency_p50_ms": lat[len(lat) // 2] * 1e3 if lat else None}
+
+
+class PairSink(Node):
+    """Keep (keypoints, truth) pairs, joined by sequence number."""
+
+    inputs = [In("keypoints", ANY), In("truth", ANY)]
+
+    def setup(self) -> None:
+        self.pairs: list[tuple[Any, Any]] = []
+
+    def process(self, keypoints: Any, truth: Any) -> None:
+        self.pairs.append((keypoints, truth))

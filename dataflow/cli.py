@@ -99,6 +99,7 @@ def _write_json(path: str | None, data: Any) -> None:
     if not path:
         return
     try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     except OSError as exc:
         raise DataflowError(f"cannot write {path}: {exc.strerror}") from None

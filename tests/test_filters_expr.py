@@ -24,20 +24,20 @@ def test_one_euro_matches_the_paper_with_real_timestamps() -> None:
     signal = np.cumsum(RNG.normal(0, 3, (frames, n, 2)), axis=0) + RNG.normal(0, 1, (frames, n, 2))
     refs = [[OneEuroReference(1.0, 0.05, 1.0) for _ in range(2)] for _ in range(n)]
     state = (np.zeros((n, 2)), np.zeros((n, 2)), np.full(n, np.nan))
-    valid = np.ones(n, dtype=np.bool_)
+    conf = np.ones(n)
     for f in range(frames):
-        got = one_euro_step(signal[f], valid, float(times[f]), 1.0, 1.0, 0.05, 1.0, 10.0, *state)
+        got = one_euro_step(signal[f], conf, 0.5, float(times[f]), 1.0, 1.0, 0.05, 1.0, 10.0, *state)
         want = [[refs[j][k](signal[f, j, k], times[f]) for k in range(2)] for j in range(n)]
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
 
 
 def test_one_euro_holds_unseen_joints_and_restarts_after_a_gap() -> None:
     state = (np.zeros((1, 2)), np.zeros((1, 2)), np.full(1, np.nan))
-    seen, unseen = np.array([True]), np.array([False])
-    a = one_euro_step(np.array([[10.0, 10.0]]), seen, 0.0, 1.0, 1.0, 0.0, 1.0, 0.5, *state)
-    b = one_euro_step(np.array([[99.0, 99.0]]), unseen, 0.1, 1.0, 1.0, 0.0, 1.0, 0.5, *state)
+    seen, unseen = np.array([0.9]), np.array([0.1])
+    a = one_euro_step(np.array([[10.0, 10.0]]), seen, 0.5, 0.0, 1.0, 1.0, 0.0, 1.0, 0.5, *state)
+    b = one_euro_step(np.array([[99.0, 99.0]]), unseen, 0.5, 0.1, 1.0, 1.0, 0.0, 1.0, 0.5, *state)
     np.testing.assert_allclose(b, a)  # a dropped joint does not drag the output
-    c = one_euro_step(np.array([[50.0, 50.0]]), seen, 2.0, 1.0, 1.0, 0.0, 1.0, 0.5, *state)
+    c = one_euro_step(np.array([[50.0, 50.0]]), seen, 0.5, 2.0, 1.0, 1.0, 0.0, 1.0, 0.5, *state)
     np.testing.assert_allclose(c, [[50.0, 50.0]])  # unseen for 2 s > 0.5 s: restart
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -26,12 +27,10 @@ class Keypoints:
     image_size: tuple[int, int]
     z: np.ndarray | None = None
     aux: np.ndarray | None = None
-    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def index(self, name: str) -> int:
-        if not self._index:
-            self._index.update({n: i for i, n in enumerate(self.names)})
-        return self._index[name]
+        """Position of a joint in this schema (KeyError if the schema lacks it)."""
+        return name_index(self.names)[name]
 
     def joint(self, name: str) -> np.ndarray:
         """(x, y) of a joint by name."""
@@ -43,3 +42,9 @@ class Keypoints:
             for n, (x, y), c in zip(self.names, self.xy, self.confidence, strict=True)
         }
         return {"schema": self.schema, "presence": round(float(self.presence), 4), "joints": joints}
+
+
+@lru_cache(maxsize=64)
+def name_index(names: tuple[str, ...]) -> dict[str, int]:
+    """Joint name -> position, computed once per schema rather than once per frame."""
+    return {n: i for i, n in enumerate(names)}

@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
-import numpy as np
+import math
+from functools import lru_cache
 
-from nodes.pose.keypoints import Keypoints
+from nodes.pose.keypoints import Keypoints, name_index
+
+TORSO = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+
+
+@lru_cache(maxsize=64)
+def _torso_indices(names: tuple[str, ...]) -> tuple[int, ...] | None:
+    index = name_index(names)
+    return tuple(index[n] for n in TORSO) if all(n in index for n in TORSO) else None
 
 
 def body_scale(kp: Keypoints, min_confidence: float = 0.5) -> float:
     """Size of the person in pixels: the torso length (shoulder midpoint to hip midpoint) when
     those joints are seen, else half the sum of the keypoint box's sides."""
-    try:
-        idx = [kp.index(n) for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
-    except KeyError:
-        idx = []
-    if idx and np.all(kp.confidence[idx] >= min_confidence):
-        shoulders = kp.xy[idx[:2]].mean(axis=0)
-        hips = kp.xy[idx[2:]].mean(axis=0)
-        torso = float(np.linalg.norm(shoulders - hips))
+    idx = _torso_indices(kp.names)
+    conf, xy = kp.confidence, kp.xy
+    if idx is not None and min(conf[i] for i in idx) >= min_confidence:
+        ls, rs, lh, rh = (xy[i] for i in idx)
+        torso = math.hypot((ls[0] + rs[0] - lh[0] - rh[0]) / 2, (ls[1] + rs[1] - lh[1] - rh[1]) / 2)
         if torso > 1.0:
-            return torso
-    sure = kp.xy[kp.confidence >= min_confidence]
+            return float(torso)
+    sure = xy[conf >= min_confidence]
     if len(sure) < 2:
-        sure = kp.xy
+        sure = xy
     extent = sure.max(axis=0) - sure.min(axis=0)
     return max(float(extent.sum()) / 2.0, 1.0)

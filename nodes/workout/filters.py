@@ -34,27 +34,26 @@ class OneEuroFilter(Node):
     def setup(self) -> None:
         self.state: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         # Load the compiled kernel before the first frame is timed.
-        one_euro_step(np.zeros((1, 2)), np.ones(1, np.bool_), 0.0, 1.0, 1.0, 0.0, 1.0, 1.0,
+        one_euro_step(np.zeros((1, 2), np.float32), np.ones(1, np.float32), 0.5, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0,
                       np.zeros((1, 2)), np.zeros((1, 2)), np.full(1, np.nan))  # fmt: skip
 
     def process(self, keypoints: Keypoints) -> dict[str, Any]:
         kp = keypoints
-        n = len(kp.names) + (0 if kp.aux is None else len(kp.aux))
+        points = kp.xy if kp.aux is None else np.vstack([kp.xy, kp.aux])
+        n = len(points)
         if self.state is None or self.state[0].shape[0] != n:
             self.state = (np.zeros((n, 2)), np.zeros((n, 2)), np.full(n, np.nan))
-        points = kp.xy if kp.aux is None else np.vstack([kp.xy, kp.aux])
-        valid = np.ones(n, dtype=np.bool_)
-        valid[: len(kp.names)] = kp.confidence >= self.min_confidence
-        if kp.presence < 0.5:
-            valid[:] = False
+        # A frame without a person holds every joint.
+        min_conf = self.min_confidence if kp.presence >= 0.5 else 2.0
         scale = body_scale(kp) if self.scale_invariant else 1.0
         out = one_euro_step(
-            points.astype(np.float64), valid, float(self.timestamp), scale,
+            points, kp.confidence, min_conf, float(self.timestamp), scale,
             self.min_cutoff, self.beta, self.d_cutoff, self.reset_after, *self.state,
         )  # fmt: skip
+        if kp.aux is None:
+            return {"keypoints": replace(kp, xy=out)}
         m = len(kp.names)
-        aux = None if kp.aux is None else out[m:].astype(np.float32)
-        return {"keypoints": replace(kp, xy=out[:m].astype(np.float32), aux=aux)}
+        return {"keypoints": replace(kp, xy=out[:m], aux=out[m:])}
 
 
 class ButterworthFilter(Node):

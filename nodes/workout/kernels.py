@@ -21,7 +21,8 @@ def _alpha(cutoff: float, dt: float) -> float:
 @njit(cache=True, nogil=True)
 def one_euro_step(
     x: np.ndarray,
-    valid: np.ndarray,
+    confidence: np.ndarray,
+    min_confidence: float,
     t: float,
     scale: float,
     min_cutoff: float,
@@ -34,6 +35,9 @@ def one_euro_step(
 ) -> np.ndarray:
     """One-euro filter (Casiez et al., CHI 2012) over (N, D) values at time ``t`` (seconds).
 
+    A joint is valid when its ``confidence`` reaches ``min_confidence`` (rows of ``x`` past
+    ``confidence``, such as auxiliary points, count as valid).
+
     Speeds are divided by ``scale`` (body size) before they set the cutoff, so ``beta`` works
     on body sizes per second whatever the distance to the camera; positions stay in pixels.
     Invalid joints hold their last output and keep their state; one that was invalid for
@@ -44,7 +48,7 @@ def one_euro_step(
     out = np.empty_like(x)
     for j in range(n):
         seen = not math.isnan(t_last[j])
-        if not valid[j]:
+        if j < confidence.shape[0] and confidence[j] < min_confidence:
             for k in range(d):
                 out[j, k] = x_hat[j, k] if seen else x[j, k]
             continue

@@ -193,8 +193,9 @@ def pose_at(name: str, s: float, side: str) -> Pose:
         (ax, ay), (bx, by) = ex.rest[j], peak[j]
         x, y = ax + (bx - ax) * s, ay + (by - ay) * s
         if ex.view == "front":
+            # Facing the camera: the person's left is on the image's right.
             x = _HALF_WIDTH.get(j, 0.0) + x
-            if side == "left":
+            if side == "right":
                 x = -x
         out[j] = (x, y)
     return out

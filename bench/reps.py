@@ -1,0 +1,125 @@
+"""Main-job benchmark: graphs/reps.yaml fps next to graphs/pose.yaml on the same clip (same run,
+alternating), per-frame cost of the filters, the rep state machine and the energy meter, and how
+well the pose model tracks the synthetic athlete (presence, joint error vs the rendered truth).
+
+Prints one JSON object as its last line.
+Run: DATAFLOW_MODELS=../shared/models python bench/reps.py [--clip PATH] [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dataflow import Packet, load_graph  # noqa: E402
+from dataflow.runtime import Runtime  # noqa: E402
+from nodes.workout.energy import EnergyMeter  # noqa: E402
+from nodes.workout.filters import ButterworthFilter, OneEuroFilter  # noqa: E402
+from nodes.workout.motion import Take, keypoints_sequence  # noqa: E402
+from nodes.workout.reps import RepCounter  # noqa: E402
+
+
+def run_graph(name: str, sets: list[str]) -> dict:
+    rt = Runtime(load_graph(ROOT / "graphs" / name, sets))
+    rt.setup()
+    result = rt.run(handle_signals=False)
+    assert result.exit_code == 0, result.failure
+    return result.summary
+
+
+def per_frame_us(node_cls, params: dict, frames: list) -> float:
+    node = node_cls("n", params)
+    node.setup()
+    inputs = [p.name for p in node_cls.inputs]
+    t0 = time.perf_counter()
+    for seq, (t, kp) in enumerate(frames):
+        node.packet = Packet("s", seq, t, kp)
+        node.process(**{inputs[0]: kp, **{p: None for p in inputs[1:]}})
+    return (time.perf_counter() - t0) / len(frames) * 1e6
+
+
+def athlete_tracking(exercise: str, reps: int = 3) -> dict:
+    """Run the pose stages on the rendered athlete; compare with the rendered joint positions."""
+    graph = f"""
+nodes:
+  source: {{type: athlete, params: {{exercise: {exercise}, reps: {reps}}}}}
+  roi:
+    type: pose_roi
+    inputs: {{frame: source.frame, keypoints: {{from: decode.keypoints, feedback: previous}}}}
+  crop: {{type: crop, inputs: {{frame: source.frame, roi: roi.roi}}}}
+  pose: {{type: model, inputs: {{tensor: crop.tensor}}}}
+  decode: {{type: decode, inputs: {{tensors: pose.tensors, crop: crop.crop}}}}
+  pairs: {{type: 'benchnodes:PairSink', inputs: {{keypoints: decode.keypoints, truth: source.truth}}}}
+"""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "a.yaml"
+        path.write_text(graph)
+        rt = Runtime(load_graph(path))
+        rt.setup()
+        rt.run(handle_signals=False)
+        sink = rt.workers["pairs"].nodes()[0]
+    found = [kp.presence >= 0.5 for kp, _ in sink.pairs]
+    errors, swapped = [], []
+    body = list(range(11, 33))  # shoulders to feet; the far side of a side view is scored too
+    mirror = [i + 1 if i % 2 else i - 1 for i in body]  # left <-> right (odd = left in BlazePose)
+    for kp, truth in sink.pairs:
+        if kp.presence < 0.5:
+            continue
+        t = truth.xy
+        torso = np.linalg.norm((t[11] + t[12]) / 2 - (t[23] + t[24]) / 2)
+        direct = float(np.linalg.norm(kp.xy[body] - t[body], axis=1).mean() / torso)
+        flipped = float(np.linalg.norm(kp.xy[mirror] - t[body], axis=1).mean() / torso)
+        errors.append(direct)
+        swapped.append(min(direct, flipped))
+    return {
+        "presence": round(float(np.mean(found)), 4),
+        "joint_error_torso": round(float(np.mean(errors)), 4),
+        "joint_error_torso_side_agnostic": round(float(np.mean(swapped)), 4),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clip", default=str(ROOT.parent / "shared" / "videos" / "squat-3.mp4"))
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT / "bench"))
+    report: dict = {"cores": os.cpu_count()}
+    pose_fps, reps_fps = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(args.rounds):
+            pose_fps.append(run_graph("pose.yaml", [f"input={args.clip}", f"out={tmp}/k.jsonl"])["fps"])
+            s = run_graph("reps.yaml", [f"input={args.clip}", f"out={tmp}/r.jsonl", "exercise=squat"])
+            reps_fps.append(s["fps"])
+            report["reps_counted"] = s["reps"]
+    report["pose_fps"] = round(float(np.median(pose_fps)), 2)
+    report["reps_fps"] = round(float(np.median(reps_fps)), 2)
+    report["reps_vs_pose"] = round(report["reps_fps"] / report["pose_fps"], 3)
+    frames = list(keypoints_sequence(Take("squat", reps=10), "blazepose33"))
+    report["one_euro_us_per_frame_33"] = round(per_frame_us(OneEuroFilter, _defaults(OneEuroFilter), frames), 2)
+    report["butterworth_us_per_frame_33"] = round(
+        per_frame_us(ButterworthFilter, _defaults(ButterworthFilter), frames), 2
+    )
+    report["rep_counter_us_per_frame"] = round(per_frame_us(RepCounter, {"exercise": "squat"}, frames), 2)
+    report["energy_us_per_frame"] = round(per_frame_us(EnergyMeter, _defaults(EnergyMeter), frames), 2)
+    for exercise in ("squat", "push-up", "jumping-jack", "bicep-curl"):
+        report[f"athlete_{exercise}"] = athlete_tracking(exercise)
+    print(json.dumps(report))
+
+
+def _defaults(cls) -> dict:
+    return {p.name: p.default for p in cls.params}
+
+
+if __name__ == "__main__":
+    main()
