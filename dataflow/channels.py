@@ -164,14 +164,17 @@ class Inbox:
                 self.not_full.notify_all()
             return out
 
-    def take_single(self) -> list[Any] | None:
-        """``take`` for a node with one input, without the port index."""
+    def take_single(self, block: bool = True) -> list[Any] | None:
+        """``take`` for a node with one input, without the port index; with ``block=False``
+        an empty list when nothing is queued."""
         ch = self.channels[0]
         with self.lock:
             items = ch.items
             while not items:
                 if self.aborted:
                     return None
+                if not block:
+                    return []
                 self.consumer_waiting = True
                 self.not_empty.wait()
             if self.aborted:

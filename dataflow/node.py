@@ -140,6 +140,12 @@ class Node:
         """For sources: yield output values, one item per packet, until the stream ends."""
         raise NotImplementedError
 
+    def max_in_flight(self) -> int:
+        """How many packets may be in flight at once. A node that returns more than 1 returns a
+        ``concurrent.futures.Future`` of its outputs from ``process``; the engine keeps that many
+        pending and emits results in order (asynchronous inference)."""
+        return 1
+
     def close(self) -> None:
         """Flush and release resources; called once after the last packet, also after errors."""
 

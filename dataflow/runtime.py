@@ -146,6 +146,8 @@ class Worker:
         try:
             if self.spec.cls.is_source():
                 self._run_source()
+            elif len(self.channels) == 1 and self.first is not None and self.first.max_in_flight() > 1:
+                self._run_async(self.first.max_in_flight())
             elif len(self.channels) == 1:
                 self._run_single()
             else:
@@ -284,6 +286,57 @@ class Worker:
                 if not n % 16:
                     flush()
             flush()
+
+    def _run_async(self, limit: int) -> None:
+        """One input, up to ``limit`` packets in flight: ``process`` returns futures, results
+        are emitted in input order."""
+        take = self.inbox.take_single
+        port = self.ports[0]
+        required = port not in self.optional
+        pending: deque[tuple[Packet, Any, float]] = deque()
+
+        def complete() -> None:
+            packet, future, t0 = pending.popleft()
+            if future is None:
+                out = None
+            else:
+                try:
+                    out = future.result()
+                except Exception as exc:  # the node's error, reported with its seq
+                    out = self._fail(packet, exc)
+                self.stats.times.append(perf_counter() - t0)
+            self.emit(packet.stream, packet.seq, packet.timestamp, out)
+
+        while True:
+            items = take(block=not pending)
+            if items is None:
+                raise _Stop
+            if not items:
+                complete()  # nothing new: wait for the oldest result
+                self.flush()
+                continue
+            for packet in items:
+                if packet is EOS:
+                    while pending:
+                        complete()
+                    return
+                self.stats.packets_in += 1
+                if packet.data is EMPTY and required:
+                    pending.append((packet, None, 0.0))
+                else:
+                    node = self.instance(packet.stream)
+                    node.packet = packet
+                    data = None if packet.data is EMPTY else packet.data
+                    t0 = perf_counter()
+                    try:
+                        future = node.process(**{port: data}, **self.unwired)
+                    except Exception as exc:
+                        self._fail(packet, exc)
+                        future = None
+                    pending.append((packet, future, t0))
+                while pending and (pending[0][1] is None or pending[0][1].done() or len(pending) >= limit):
+                    complete()
+            self.flush()
 
     def _run_joined(self) -> None:
         """Align main inputs by (stream, seq); attach feedback values; call the node."""

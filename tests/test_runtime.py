@@ -228,3 +228,32 @@ def test_node_param_references_follow_overrides(graph_file) -> None:
     assert values("out") == [9.0, 18.0]
     run(g, "a.factor=2")
     assert values("out") == [4.0, 8.0]
+
+
+def test_async_node_keeps_several_in_flight_and_emits_in_order(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 60}}\n"
+        "  dbl: {type: 'testnodes:AsyncDouble', inputs: {value: src.value}, on_error: skip}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: dbl.value}}\n"
+    )
+    runtime = dataflow.Runtime(dataflow.load_graph(g))
+    runtime.setup()
+    result = runtime.run(handle_signals=False)
+    assert result.exit_code == 0
+    assert runtime.workers["dbl"].nodes()[0].most > 1  # really several in flight
+    assert values("out") == [2.0 * i for i in range(60) if i != 13]
+    assert [s for _, s, _ in testnodes.RECEIVED["out"]] == [i for i in range(60) if i != 13]
+    row = next(r for r in result.stats if r["node"] == "dbl")
+    assert row["errors_skipped"] == 1 and row["packets_in"] == 60
+
+
+def test_async_node_error_stops_the_run_with_its_seq(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 60}}\n"
+        "  dbl: {type: 'testnodes:AsyncDouble', inputs: {value: src.value}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: dbl.value}}\n"
+    )
+    result = run(g)
+    assert result.exit_code == 1 and result.failure is not None
+    assert result.failure.line() == "node 'dbl' failed at seq 13: ValueError: unlucky"
+    assert values("out") == [2.0 * i for i in range(13)]

@@ -149,3 +149,14 @@ def test_manifest_is_complete() -> None:
             assert len(f.sha256) == 64
     full = zoo_["blazepose-full"].files[0]
     assert full.pip == "mediapipe==0.10.14" and full.member.endswith("pose_landmark_full.tflite")
+
+
+@pytest.mark.parametrize("backend", ["openvino", "onnxruntime"])
+def test_asynchronous_requests_give_the_same_outputs(tmp_path: Path, backend: str) -> None:
+    path = tiny_onnx(tmp_path / "tiny.onnx")
+    sync = open_backend(backend, path, "CPU", "f32", 1)
+    runner = open_backend(backend, path, "CPU", "f32", 1, requests=3)
+    xs = [np.random.default_rng(i).random((1, 16, 16, 3), dtype=np.float32) for i in range(6)]
+    futures = [runner.submit(x, lambda out: out) for x in xs]
+    for x, f in zip(xs, futures, strict=True):
+        np.testing.assert_allclose(f.result(timeout=10)["y"], sync.infer(x)["y"], atol=1e-4)

@@ -109,3 +109,38 @@ class AnySource(Node):
 
     def generate(self) -> Iterator[dict[str, Any]]:
         yield from ()
+
+
+class AsyncDouble(Node):
+    """Doubles values on a thread pool with random delays, several in flight."""
+
+    inputs = [In("value", ANY)]
+    outputs = [Out("value", ANY, like="value")]
+    params = [Param("in_flight", int, 3, min=1)]
+
+    def setup(self) -> None:
+        import random
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(self.in_flight)
+        self.rng = random.Random(0)
+        self.most = 0
+        self.now = 0
+        self.lock = threading.Lock()
+
+    def max_in_flight(self) -> int:
+        return self.in_flight
+
+    def _work(self, value: float, delay: float) -> dict[str, Any]:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(delay)
+        with self.lock:
+            self.now -= 1
+        if value == 13.0:
+            raise ValueError("unlucky")
+        return {"value": value * 2}
+
+    def process(self, value: float) -> Any:
+        return self.pool.submit(self._work, value, self.rng.uniform(0.0, 0.004))

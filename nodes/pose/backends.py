@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -18,6 +20,8 @@ class Backend(Protocol):
 
     def infer(self, tensor: np.ndarray) -> dict[str, np.ndarray]: ...
 
+    def submit(self, tensor: np.ndarray, wrap: Callable[[dict[str, np.ndarray]], Any]) -> Future: ...
+
 
 def formats_for(backend: str) -> tuple[str, ...]:
     """Model file formats a backend reads, in order of preference."""
@@ -27,12 +31,15 @@ def formats_for(backend: str) -> tuple[str, ...]:
 class OpenVINOBackend:
     """OpenVINO on any device it accepts (CPU, GPU, NPU, MYRIAD, AUTO:..., HETERO:...)."""
 
-    def __init__(self, path: Path, device: str, precision: str, threads: int) -> None:
+    def __init__(self, path: Path, device: str, precision: str, threads: int, requests: int = 1) -> None:
         import openvino as ov
 
         core = ov.Core()
         _check_openvino_device(core, device, ov.__version__)
         config: dict[str, str] = {"PERFORMANCE_HINT": "LATENCY"}
+        if requests > 1:
+            # Several frames in flight: let the device split itself into parallel streams.
+            config = {"PERFORMANCE_HINT": "THROUGHPUT", "PERFORMANCE_HINT_NUM_REQUESTS": str(requests)}
         base = device.split(":")[0]
         if base in ("CPU", "GPU") or (base in ("AUTO", "HETERO", "MULTI") and "CPU" in device):
             # CPUs with AMX/AVX512-BF16 silently run bf16 otherwise, moving landmarks by pixels.
@@ -48,11 +55,32 @@ class OpenVINOBackend:
         self.request = self.compiled.create_infer_request()
         self.input_shape = tuple(self.compiled.inputs[0].get_shape())
         self.output_names = [o.get_any_name() for o in self.compiled.outputs]
+        self.queue = ov.AsyncInferQueue(self.compiled, requests) if requests > 1 else None
+        if self.queue is not None:
+            self.queue.set_callback(self._done)
+
+    def _outputs(self, request: Any) -> dict[str, np.ndarray]:
+        # Copies: the next inference reuses the request's buffers while downstream still reads.
+        return {n: request.get_output_tensor(i).data.copy() for i, n in enumerate(self.output_names)}
 
     def infer(self, tensor: np.ndarray) -> dict[str, np.ndarray]:
         self.request.infer({0: tensor})
-        # Copies: the next inference reuses the request's buffers while downstream still reads.
-        return {n: self.request.get_output_tensor(i).data.copy() for i, n in enumerate(self.output_names)}
+        return self._outputs(self.request)
+
+    def submit(self, tensor: np.ndarray, wrap: Callable[[dict[str, np.ndarray]], Any]) -> Future:
+        """Start an inference on a free request of the AsyncInferQueue; the future resolves to
+        ``wrap(outputs)``."""
+        future: Future = Future()
+        assert self.queue is not None
+        self.queue.start_async({0: tensor}, (future, wrap))
+        return future
+
+    def _done(self, request: Any, userdata: tuple[Future, Callable]) -> None:
+        future, wrap = userdata
+        try:
+            future.set_result(wrap(self._outputs(request)))
+        except Exception as exc:  # delivered to the engine through the future
+            future.set_exception(exc)
 
 
 def _check_openvino_device(core, device: str, version: str) -> None:
@@ -75,7 +103,7 @@ def _check_openvino_device(core, device: str, version: str) -> None:
 class OnnxRuntimeBackend:
     """ONNX Runtime with a list of execution providers (``device``: comma-separated)."""
 
-    def __init__(self, path: Path, device: str, precision: str, threads: int) -> None:
+    def __init__(self, path: Path, device: str, precision: str, threads: int, requests: int = 1) -> None:
         import onnxruntime as ort
 
         if precision != "f32":
@@ -98,10 +126,16 @@ class OnnxRuntimeBackend:
         self.input_name = inp.name
         self.input_shape = tuple(d if isinstance(d, int) else 1 for d in inp.shape)
         self.output_names = [o.name for o in self.session.get_outputs()]
+        # Session.run is thread-safe; several runs at once give frames in flight.
+        self.pool = ThreadPoolExecutor(requests, thread_name_prefix="ort") if requests > 1 else None
 
     def infer(self, tensor: np.ndarray) -> dict[str, np.ndarray]:
         outs = self.session.run(None, {self.input_name: tensor})
         return dict(zip(self.output_names, outs, strict=True))
+
+    def submit(self, tensor: np.ndarray, wrap: Callable[[dict[str, np.ndarray]], Any]) -> Future:
+        assert self.pool is not None
+        return self.pool.submit(lambda: wrap(self.infer(tensor)))
 
 
 def _provider_name(name: str) -> str:
@@ -110,11 +144,12 @@ def _provider_name(name: str) -> str:
     return short.get(name.lower(), name)
 
 
-def open_backend(backend: str, path: Path, device: str, precision: str, threads: int) -> Backend:
+def open_backend(backend: str, path: Path, device: str, precision: str, threads: int, requests: int = 1) -> Backend:
+    """An inference backend; ``requests`` > 1 enables ``submit`` with that many in flight."""
     if backend == "openvino":
-        return OpenVINOBackend(path, device, precision, threads)
+        return OpenVINOBackend(path, device, precision, threads, requests)
     if backend == "onnxruntime":
         if device.upper() in ("CPU", "AUTO"):
             device = "CPUExecutionProvider"
-        return OnnxRuntimeBackend(path, device, precision, threads)
+        return OnnxRuntimeBackend(path, device, precision, threads, requests)
     raise UserError(f"unknown backend '{backend}' (openvino or onnxruntime)")

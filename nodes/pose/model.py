@@ -23,13 +23,25 @@ class ModelNode(Node):
         Param("device", str, "CPU", "OpenVINO device string (CPU, GPU, NPU, MYRIAD, AUTO:...) or ORT providers"),
         Param("precision", str, "f32", "inference precision", choices=PRECISIONS),
         Param("threads", int, 0, "inference threads; 0 = the backend's choice", min=0),
+        Param("requests", int, 1, "inferences in flight (OpenVINO AsyncInferQueue); >1 needs feedback: latest", min=1),
     ]
 
     def setup(self) -> None:
         self.spec, self.path = zoo.resolve(self.model, formats_for(self.backend))
-        self.runner: Backend = open_backend(self.backend, self.path, self.device, self.precision, self.threads)
+        self.runner: Backend = open_backend(
+            self.backend, self.path, self.device, self.precision, self.threads, self.requests
+        )
         # The first inference allocates and tunes; do it before the first frame is timed.
         self.runner.infer(np.zeros(self.runner.input_shape, dtype=np.float32))
 
-    def process(self, tensor: np.ndarray) -> dict[str, Any]:
+    def max_in_flight(self) -> int:
+        return self.requests
+
+    def process(self, tensor: np.ndarray) -> Any:
+        if self.requests > 1:
+            return self.runner.submit(tensor, _as_outputs)
         return {"tensors": self.runner.infer(tensor)}
+
+
+def _as_outputs(tensors: dict[str, np.ndarray]) -> dict[str, Any]:
+    return {"tensors": tensors}
