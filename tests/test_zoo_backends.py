@@ -160,3 +160,46 @@ def test_asynchronous_requests_give_the_same_outputs(tmp_path: Path, backend: st
     futures = [runner.submit(x, lambda out: out) for x in xs]
     for x, f in zip(xs, futures, strict=True):
         np.testing.assert_allclose(f.result(timeout=10)["y"], sync.infer(x)["y"], atol=1e-4)
+
+
+SHARED_MODELS = Path(__file__).resolve().parents[2] / "shared" / "models"
+needs_models = pytest.mark.skipif(not SHARED_MODELS.exists(), reason="../shared/models is absent")
+
+
+@needs_models
+def test_zoo_download_path_serves_a_real_model(tmp_path: Path, monkeypatch) -> None:
+    """efficientpose-rt-lite fetched by URL (from a local server) and verified by the manifest's sha256."""
+    served = SHARED_MODELS / "efficientpose"
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        real = zoo.load_manifest()["efficientpose-rt-lite"].files[0]
+        manifest = tmp_path / "m.yaml"
+        url = f"http://127.0.0.1:{server.server_address[1]}/{real.name}"
+        text = zoo.manifest_path().read_text().replace(real.url, url)
+        manifest.write_text(text)
+        monkeypatch.setenv("DATAFLOW_MANIFEST", str(manifest))
+        monkeypatch.setenv("DATAFLOW_CACHE", str(tmp_path / "cache"))
+        monkeypatch.setenv("DATAFLOW_MODELS", "")
+        paths = zoo.pull("efficientpose-rt-lite")
+        assert paths == [tmp_path / "cache" / "models" / "efficientpose-rt-lite" / real.name]
+        assert zoo.sha256(paths[0]) == real.sha256
+    finally:
+        server.shutdown()
+
+
+@needs_models
+def test_models_list_and_convert_to_ir(tmp_path: Path, monkeypatch, capsys) -> None:
+    from dataflow.cli import main
+
+    monkeypatch.setenv("DATAFLOW_MODELS", str(SHARED_MODELS))
+    assert main(["models", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "efficientpose-rt-lite" in listing and "blazepose-full" in listing
+    assert main(["models", "convert", "efficientpose-rt-lite", "--to", "ir", "--fp16", "--out", str(tmp_path)]) == 0
+    xml = Path(capsys.readouterr().out.strip())
+    assert xml.name == "EfficientPoseRT_LITE-fp16.xml" and xml.with_suffix(".bin").exists()
+    backend = open_backend("openvino", xml, "CPU", "f32", 1)
+    assert backend.input_shape == (1, 224, 224, 3)
