@@ -91,13 +91,8 @@ class Inbox:
                         items.popleft()
                         self.count -= 1
                         ch.drops += ch.drop_oldest
-                else:
-                    self.producers_waiting += 1
-                    while len(items) >= ch.maxsize and not self.aborted and not self.discarding:
-                        self.not_full.wait()
-                    self.producers_waiting -= 1
-                    if self.aborted or self.discarding:
-                        return
+                elif not self._wait_for_room(ch):
+                    return
             items.append(packet)
             self.count += 1
             if len(items) > ch.high_water and packet is not EOS:
@@ -105,6 +100,18 @@ class Inbox:
             if self.consumer_waiting:
                 self.consumer_waiting = False
                 self.not_empty.notify()
+
+    def _wait_for_room(self, ch: Channel) -> bool:
+        """With the lock held: wake the consumer, wait until ``ch`` has room. False when the
+        inbox was aborted or stopped accepting meanwhile."""
+        if self.consumer_waiting:
+            self.consumer_waiting = False
+            self.not_empty.notify()
+        self.producers_waiting += 1
+        while len(ch.items) >= ch.maxsize and not self.aborted and not self.discarding:
+            self.not_full.wait()
+        self.producers_waiting -= 1
+        return not (self.aborted or self.discarding)
 
     def put_many(self, index: int, packets: list[Any]) -> None:
         """``put`` for several packets under one lock acquisition (same blocking rules)."""
@@ -119,16 +126,8 @@ class Inbox:
             items = ch.items
             maxsize = ch.maxsize
             for packet in packets:
-                if len(items) >= maxsize and packet is not EOS:
-                    if self.consumer_waiting:
-                        self.consumer_waiting = False
-                        self.not_empty.notify()
-                    self.producers_waiting += 1
-                    while len(items) >= maxsize and not self.aborted and not self.discarding:
-                        self.not_full.wait()
-                    self.producers_waiting -= 1
-                    if self.aborted or self.discarding:
-                        return
+                if len(items) >= maxsize and packet is not EOS and not self._wait_for_room(ch):
+                    return
                 items.append(packet)
                 self.count += 1
             if len(items) > ch.high_water:

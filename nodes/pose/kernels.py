@@ -17,20 +17,20 @@ def heatmap_peaks(heatmaps: np.ndarray) -> np.ndarray:
     One pass over the memory in HWC order, so every channel is searched at once.
     """
     h, w, c = heatmaps.shape
-    best = np.full(c, -np.inf, dtype=np.float32)
-    best_i = np.zeros(c, dtype=np.int64)
-    best_j = np.zeros(c, dtype=np.int64)
-    for i in range(h):
-        for j in range(w):
-            for k in range(c):
-                v = heatmaps[i, j, k]
-                if v > best[k]:
-                    best[k] = v
-                    best_i[k] = i
-                    best_j[k] = j
+    flat = heatmaps.reshape(h * w, c)
+    best = flat[0].copy()
+    best_p = np.zeros(c, dtype=np.int32)
+    for p in range(1, h * w):
+        row = flat[p]
+        for k in range(c):
+            # Branchless select: the compiler vectorizes it across channels.
+            v = row[k]
+            better = v > best[k]
+            best[k] = v if better else best[k]
+            best_p[k] = p if better else best_p[k]
     out = np.empty((c, 3), dtype=np.float32)
     for k in range(c):
-        i, j = best_i[k], best_j[k]
+        i, j = best_p[k] // w, best_p[k] % w
         dx = 0.0
         dy = 0.0
         if 0 < j < w - 1:
