@@ -25,6 +25,8 @@ log = logging.getLogger("dataflow")
 STOP_GRACE_S = 0.8
 # Outputs of packets that took longer than this are sent immediately rather than batched.
 FLUSH_AFTER_S = 100e-6
+# Cheap packets are sent downstream in batches of at most this many (one lock per batch).
+FLUSH_EVERY = 64
 
 
 @dataclass
@@ -229,7 +231,7 @@ class Worker:
             self.generated += 1
             self.emit(stream, seq, ts, values)
             # A slow source (camera, decoder) sends each frame at once; a fast one in small batches.
-            if dt > FLUSH_AFTER_S or not self.generated % 16:
+            if dt > FLUSH_AFTER_S or not self.generated % FLUSH_EVERY:
                 self.flush()
         close = getattr(generator, "close", None)
         if close is not None:
@@ -283,7 +285,7 @@ class Worker:
                         for k in indexes:
                             outbox[k].append(sent)
                 # Send at once after slow work (keeps stages overlapped); batch only cheap packets.
-                if not n % 16:
+                if not n % FLUSH_EVERY:
                     flush()
             flush()
 
