@@ -32,3 +32,12 @@ def test_tutorial_in_readme_is_the_file_that_runs(tmp_path: Path, capsys) -> Non
     assert code == 0
     flags = [json.loads(line)["value"] for line in out.read_text().splitlines()]
     assert flags == [0.0] * 16 + [1.0] * 4
+
+
+def test_every_shipped_graph_validates(capsys) -> None:
+    graphs = sorted((ROOT / "graphs").glob("*.yaml")) + sorted((ROOT / "graphs" / "examples").rglob("*.yaml"))
+    assert len(graphs) >= 10
+    for g in graphs:
+        assert main(["validate", str(g)]) == 0, g
+    out = capsys.readouterr().out
+    assert "reps.yaml: ok" in out and "pose.yaml: ok" in out
