@@ -48,14 +48,15 @@ class Packet:
 class Channel:
     """One input port's queue and its counters."""
 
-    __slots__ = ("closed", "drop_oldest", "drops", "feedback", "high_water", "items", "maxsize", "port")
+    __slots__ = ("closed", "drop_oldest", "drops", "feedback", "high_water", "items", "lag", "maxsize", "port")
 
-    def __init__(self, port: str, maxsize: int, drop_oldest: bool, feedback: str | None) -> None:
+    def __init__(self, port: str, maxsize: int, drop_oldest: bool, feedback: str | None, lag: int = 1) -> None:
         self.port = port
         self.items: deque[Packet] = deque()
         self.maxsize = maxsize
         self.drop_oldest = drop_oldest
         self.feedback = feedback
+        self.lag = lag
         self.drops = 0
         self.high_water = 0
         self.closed = False

@@ -20,7 +20,7 @@ from .yamlsrc import LocDict, load_yaml
 
 GRAPH_KEYS = ("graph", "description", "params", "include", "set", "nodes", "queue_size")
 NODE_KEYS = ("type", "params", "inputs", "on_error", "queue_size")
-INPUT_KEYS = ("from", "feedback", "queue_size", "policy")
+INPUT_KEYS = ("from", "feedback", "lag", "queue_size", "policy")
 FEEDBACK_MODES = ("latest", "previous")
 POLICIES = ("block", "drop_oldest")
 ON_ERROR = ("stop", "skip")
@@ -41,6 +41,7 @@ class Edge:
     queue_size: int
     policy: str
     where: str
+    lag: int = 1  # feedback 'previous': the value of the packet this many before
 
 
 @dataclass
@@ -384,10 +385,10 @@ def _coerce(node: str, p: Param, value: Any, from_string: bool, where: str) -> A
 
 
 def _edge(node: str, port: str, spec: Any, queue_size: int, where: str, scope: _Scope) -> Edge:
-    feedback, policy = None, "block"
+    feedback, policy, lag = None, "block", 1
     if isinstance(spec, LocDict):
         # Queue settings may come from graph params (live video vs files).
-        for key in ("feedback", "policy", "queue_size"):
+        for key in ("feedback", "lag", "policy", "queue_size"):
             if key in spec:
                 spec[key] = scope.substitute(spec[key], spec.at(key))
         for key in spec:
@@ -408,13 +409,17 @@ def _edge(node: str, port: str, spec: Any, queue_size: int, where: str, scope: _
             )
         if "queue_size" in spec:
             queue_size = _positive_int(spec["queue_size"], spec.at("queue_size"), "queue_size")
+        if "lag" in spec:
+            lag = _positive_int(spec["lag"], spec.at("lag"), "lag")
+            if lag > 1 and feedback != "previous":
+                raise GraphError(f"node '{node}' input '{port}': lag needs feedback: previous", spec.at("lag"))
         source = spec.get("from")
     else:
         source = spec
     if not isinstance(source, str) or source.count(".") != 1:
         raise GraphError(f"node '{node}' input '{port}' must name an output as node.port, got {source!r}", where)
     src, _, src_port = source.partition(".")
-    return Edge(src, src_port, node, port, feedback, queue_size, policy, where)
+    return Edge(src, src_port, node, port, feedback, queue_size, policy, where, lag)
 
 
 def _check_wiring(specs: dict[str, NodeSpec], edges: list[Edge]) -> None:

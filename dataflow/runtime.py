@@ -77,7 +77,8 @@ class Worker:
         self.stats = NodeStats(spec.name, spec.type_name)
         self.ports = [e.dst_port for e in spec.inputs.values()]
         self.channels = [
-            Channel(e.dst_port, e.queue_size, e.policy == "drop_oldest", e.feedback) for e in spec.inputs.values()
+            Channel(e.dst_port, e.queue_size, e.policy == "drop_oldest", e.feedback, e.lag)
+            for e in spec.inputs.values()
         ]
         self.inbox = Inbox(self.channels)
         self.main = [i for i, c in enumerate(self.channels) if not c.feedback]
@@ -365,7 +366,9 @@ class _Joiner:
         self.eos = {i: False for i in worker.main}
         self.latest: dict[int, dict[str, Any]] = {i: {} for i in worker.feedback}
         self.previous: dict[int, dict[str, dict[int, Any]]] = {i: {} for i in worker.feedback}
-        self.last_seq: dict[str, int] = {}
+        # Sequence numbers this node processed, newest last, as far back as a feedback lag reaches.
+        self.done: dict[str, deque[int]] = {}
+        self.max_lag = max((worker.channels[i].lag for i in worker.feedback), default=1)
 
     def add(self, index: int, packet: Any) -> None:
         ch = self.w.channels[index]
@@ -429,7 +432,7 @@ class _Joiner:
                 complete &= port in w.optional
                 kwargs[port] = None
         assert packet is not None
-        self.last_seq[stream] = seq
+        self.done.setdefault(stream, deque(maxlen=self.max_lag)).append(seq)
         w.stats.packets_in += 1  # one aligned set of inputs
         if not complete:
             w.emit(stream, seq, packet.timestamp, None)
@@ -441,21 +444,24 @@ class _Joiner:
         return True
 
     def _feedback(self, stream: str) -> dict[str, Any] | None:
+        """Feedback values for the next packet, or None while a 'previous' value is still on its way."""
         values: dict[str, Any] = {}
-        last = self.last_seq.get(stream)
+        done = self.done.get(stream, ())
         for i in self.w.feedback:
+            ch = self.w.channels[i]
             port = self.w.ports[i]
-            if self.w.channels[i].feedback == "latest":
+            if ch.feedback == "latest":
                 values[port] = self.latest[i].get(stream)
                 continue
-            if last is None:
-                values[port] = None
+            if len(done) < ch.lag:
+                values[port] = None  # the first packets have nothing that far back
                 continue
+            wanted = done[-ch.lag]
             got = self.previous[i].get(stream, {})
-            if last not in got:
+            if wanted not in got:
                 return None
-            value = got[last]
-            for old in [s for s in got if s <= last]:
+            value = got[wanted]
+            for old in [s for s in got if s < wanted]:
                 del got[old]
             values[port] = None if value is EMPTY else value
         return values

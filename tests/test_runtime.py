@@ -257,3 +257,15 @@ def test_async_node_error_stops_the_run_with_its_seq(graph_file) -> None:
     assert result.exit_code == 1 and result.failure is not None
     assert result.failure.line() == "node 'dbl' failed at seq 13: ValueError: unlucky"
     assert values("out") == [2.0 * i for i in range(13)]
+
+
+def test_feedback_previous_with_lag_uses_the_packet_that_many_before(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 8, start: 1, step: 0}}\n"
+        "  acc:\n    type: add\n    inputs:\n      a: src.value\n"
+        "      b: {from: acc.value, feedback: previous, lag: 2}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: acc.value}}\n"
+    )
+    run(g)
+    # out[n] = 1 + out[n-2]: 1, 1, 2, 2, 3, 3, 4, 4
+    assert values("out") == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0]
