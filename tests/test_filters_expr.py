@@ -43,7 +43,11 @@ def test_one_euro_holds_unseen_joints_and_restarts_after_a_gap() -> None:
 
 def test_butterworth_streaming_equals_sosfilt() -> None:
     sos = butter(4, 3.0, fs=30.0, output="sos")
-    x = np.cumsum(RNG.normal(0, 1, (300, 6)), axis=0)
+    # a recorded keypoint trajectory: three joints (x, y) of a noisy synthetic squat set
+    from nodes.workout.motion import Take, keypoints_sequence
+
+    track = [kp.xy[[23, 25, 27]].ravel() for _, kp in keypoints_sequence(Take("squat", reps=3), "blazepose33")]
+    x = np.array(track[:300], dtype=np.float64)
     zi = sosfilt_zi(sos)[None, :, :] * x[0][:, None, None]
     want = np.column_stack([sosfilt(sos, x[:, c], zi=sosfilt_zi(sos) * x[0, c])[0] for c in range(6)])
     last = x[0].copy()

@@ -203,3 +203,14 @@ def test_models_list_and_convert_to_ir(tmp_path: Path, monkeypatch, capsys) -> N
     assert xml.name == "EfficientPoseRT_LITE-fp16.xml" and xml.with_suffix(".bin").exists()
     backend = open_backend("openvino", xml, "CPU", "f32", 1)
     assert backend.input_shape == (1, 224, 224, 3)
+
+
+@needs_models
+def test_backends_agree_on_blazepose_full_at_f32() -> None:
+    path = SHARED_MODELS / "blazepose" / "pose_landmark_full.onnx"
+    x = np.random.default_rng(5).random((1, 256, 256, 3), dtype=np.float32)
+    a = open_backend("openvino", path, "CPU", "f32", 0).infer(x)
+    b = open_backend("onnxruntime", path, "CPU", "f32", 0).infer(x)
+    np.testing.assert_allclose(a["Identity"], b["Identity"], atol=1e-3)  # landmarks, input pixels
+    np.testing.assert_allclose(a["Identity_1"], b["Identity_1"], atol=1e-3)  # pose presence
+    np.testing.assert_allclose(a["Identity_3"], b["Identity_3"], atol=1e-3)  # heatmap logits
