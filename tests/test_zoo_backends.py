@@ -207,8 +207,14 @@ def test_models_list_and_convert_to_ir(tmp_path: Path, monkeypatch, capsys) -> N
 
 @needs_models
 def test_backends_agree_on_blazepose_full_at_f32() -> None:
+    from nodes.pose.preprocess import to_tensor
+    from nodes.pose.roi import Roi, warp
+    from nodes.workout.athlete import frames
+
     path = SHARED_MODELS / "blazepose" / "pose_landmark_full.onnx"
-    x = np.random.default_rng(5).random((1, 256, 256, 3), dtype=np.float32)
+    frame = next(s for i, s in enumerate(frames("squat", 1)) if i == 40).values["frame"]
+    image, _ = warp(frame, Roi(320, 240, 400, 400), 256, 256)  # a person, as the model expects
+    x = to_tensor(image, "unit")
     a = open_backend("openvino", path, "CPU", "f32", 0).infer(x)
     b = open_backend("onnxruntime", path, "CPU", "f32", 0).infer(x)
     np.testing.assert_allclose(a["Identity"], b["Identity"], atol=1e-3)  # landmarks, input pixels
