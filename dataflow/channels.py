@@ -48,7 +48,7 @@ class Packet:
 class Channel:
     """One input port's queue and its counters."""
 
-    __slots__ = ("closed", "drop_oldest", "drops", "feedback", "high_water", "items", "lag", "maxsize", "port")
+    __slots__ = ("drop_oldest", "drops", "feedback", "high_water", "items", "lag", "maxsize", "port")
 
     def __init__(self, port: str, maxsize: int, drop_oldest: bool, feedback: str | None, lag: int = 1) -> None:
         self.port = port
@@ -59,7 +59,6 @@ class Channel:
         self.lag = lag
         self.drops = 0
         self.high_water = 0
-        self.closed = False
 
 
 class Inbox:

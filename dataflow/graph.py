@@ -78,9 +78,6 @@ class Graph:
     edges: list[Edge]
     order: list[str]
 
-    def consumers(self, node: str) -> list[Edge]:
-        return [e for e in self.edges if e.src == node]
-
     def render(self, fmt: str) -> str:
         """Draw the graph as Mermaid or Graphviz dot; feedback edges dashed."""
         lines: list[str] = []

@@ -9,7 +9,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 
@@ -52,7 +52,6 @@ class RunResult:
     summary: dict[str, Any]
     failure: NodeFailure | None = None
     stopped_by: str | None = None
-    outputs: dict[str, Any] = field(default_factory=dict)
 
     def stats_json(self) -> dict[str, Any]:
         return {"wall_s": round(self.wall_s, 4), "bottleneck": bottleneck(self.stats), "nodes": self.stats}

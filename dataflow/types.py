@@ -68,5 +68,3 @@ ROI = PortType("roi")
 SCALAR = PortType("scalar")
 EVENT = PortType("event")
 RECORD = PortType("record")
-
-BUILTIN_TYPES = {t.name: t for t in (ANY, FRAME, TENSOR, TENSORS, KEYPOINTS, ROI, SCALAR, EVENT, RECORD)}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -73,7 +72,3 @@ def load_yaml(path: Path, shown: str | None = None) -> LocDict:
     if not isinstance(data, LocDict):
         raise GraphError("a graph file must be a YAML mapping with a 'nodes' section", name)
     return data
-
-
-def where_of(value: Any, fallback: str) -> str:
-    return value.where if isinstance(value, LocDict) else fallback

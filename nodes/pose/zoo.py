@@ -150,10 +150,6 @@ def locate(f: ModelFile) -> Path | None:
     return None
 
 
-def is_cached(s: ModelSpec) -> bool:
-    return any(locate(f) is not None for f in s.files)
-
-
 def resolve(model: str, formats: tuple[str, ...], pull: bool = True) -> tuple[ModelSpec | None, Path]:
     """The spec and a verified file of ``model`` (a zoo name or a path) in one of ``formats``,
     in order of preference; fetches it on first use."""
