@@ -39,7 +39,7 @@ class DecodeNode(Node):
 
     def setup(self) -> None:
         # Compile (or load from numba's cache) before the first frame.
-        heatmap_peaks(np.zeros((4, 4, 1), np.float32))
+        heatmap_peaks(np.zeros((4, 4, len(self.joints)), np.float32))
         blazepose_landmarks(np.zeros(10, np.float32), np.zeros((4, 4, 2), np.float32), 4.0, 3, 0.5)
 
     def output_type(self, port: str, inputs: dict[str, PortType]) -> PortType:

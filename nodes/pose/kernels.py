@@ -4,30 +4,45 @@ and the tests hold the two together."""
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
 def heatmap_peaks(heatmaps: np.ndarray) -> np.ndarray:
     """Per channel of an (H, W, C) heatmap: argmax with quadratic sub-pixel refinement.
 
     Returns (C, 3): x, y in heatmap pixels (pixel centres at +0.5) and the peak value.
-    One pass over the memory in HWC order, so every channel is searched at once.
+    One pass over the memory in HWC order searches every channel at once; the scan is compiled
+    per channel count, because a constant inner trip count is what lets it vectorize.
     """
     h, w, c = heatmaps.shape
-    flat = heatmaps.reshape(h * w, c)
-    best = flat[0].copy()
-    best_p = np.zeros(c, dtype=np.int32)
-    for p in range(1, h * w):
-        row = flat[p]
-        for k in range(c):
-            # Branchless select: the compiler vectorizes it across channels.
-            v = row[k]
-            better = v > best[k]
-            best[k] = v if better else best[k]
-            best_p[k] = p if better else best_p[k]
+    best, best_p = _scan_for(c)(heatmaps.reshape(h * w, c))
+    return _refine_peaks(heatmaps, best, best_p)
+
+
+@lru_cache(maxsize=16)
+def _scan_for(channels: int):
+    @njit(cache=True, nogil=True)
+    def scan(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        best = flat[0].copy()
+        best_p = np.zeros(channels, dtype=np.int32)
+        for p in range(1, flat.shape[0]):
+            for k in range(channels):
+                # Branchless select keeps the first maximum, as argmax does.
+                v = flat[p, k]
+                better = v > best[k]
+                best[k] = v if better else best[k]
+                best_p[k] = np.int32(p) if better else best_p[k]
+        return best, best_p
+
+    return scan
+
+
+@njit(cache=True, nogil=True)
+def _refine_peaks(heatmaps: np.ndarray, best: np.ndarray, best_p: np.ndarray) -> np.ndarray:
+    h, w, c = heatmaps.shape
     out = np.empty((c, 3), dtype=np.float32)
     for k in range(c):
         i, j = best_p[k] // w, best_p[k] % w
