@@ -136,11 +136,43 @@ class Inbox:
                 self.consumer_waiting = False
                 self.not_empty.notify()
 
-    def take(self, limit_drop_oldest: bool = True) -> list[tuple[int, Any]] | None:
-        """Wait for at least one packet, then take all queued ones (one from inputs that drop,
-        so that the freshest frame is what the node sees next). None once aborted."""
+    def offer(self, index: int, packets: list[Any]) -> int:
+        """Queue as many of ``packets`` as fit without waiting (inputs that drop or feed back take
+        all); return how many were taken. One lock acquisition for the lot."""
+        ch = self.channels[index]
+        if ch.drop_oldest or ch.feedback:
+            for packet in packets:
+                self.put(index, packet)
+            return len(packets)
         with self.lock:
-            while self.count == 0:
+            if self.discarding or self.aborted:
+                return len(packets)
+            items = ch.items
+            n = min(len(packets), max(0, ch.maxsize - len(items)))
+            items.extend(packets[:n])
+            self.count += n
+            if len(items) > ch.high_water:
+                ch.high_water = len(items)
+            if n and self.consumer_waiting:
+                self.consumer_waiting = False
+                self.not_empty.notify()
+            return n
+
+    def wait_room(self, index: int) -> None:
+        """Block until input ``index`` has room (or the inbox stops accepting)."""
+        with self.lock:
+            self._wait_for_room(self.channels[index])
+
+    def take(self, room: list[int]) -> list[tuple[int, Any]] | None:
+        """Wait until an input with ``room`` (how many more packets the node can hold from it)
+        has packets, then take up to that many from each input (one from inputs that drop, so
+        that the freshest frame is what the node sees next). None once aborted.
+
+        Packets a node holds count against its inputs' bounds: without ``room`` a node waiting
+        to join would pull its whole upstream into memory and backpressure would be lost."""
+        channels = self.channels
+        with self.lock:
+            while not any(ch.items and r > 0 for ch, r in zip(channels, room, strict=True)):
                 if self.aborted:
                     return None
                 self.consumer_waiting = True
@@ -148,17 +180,12 @@ class Inbox:
             if self.aborted:
                 return None
             out: list[tuple[int, Any]] = []
-            for i, ch in enumerate(self.channels):
+            for i, ch in enumerate(channels):
                 items = ch.items
-                if not items:
-                    continue
-                if ch.drop_oldest and limit_drop_oldest:
+                n = min(len(items), room[i], 1 if ch.drop_oldest else len(items))
+                for _ in range(n):
                     out.append((i, items.popleft()))
-                    self.count -= 1
-                else:
-                    out.extend((i, p) for p in items)
-                    self.count -= len(items)
-                    items.clear()
+                self.count -= n
             if self.producers_waiting:
                 self.not_full.notify_all()
             return out

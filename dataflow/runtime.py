@@ -130,12 +130,29 @@ class Worker:
                     outbox[k].append(packet)
 
     def flush(self) -> None:
+        """Send buffered packets. Every consumer gets what fits before we wait on a full one:
+        waiting on one while another's packets sit here would deadlock a diamond whose join
+        holds the fast branch until the slow branch brings the same sequence number."""
         outbox = self.outbox
-        for k, (inbox, index) in enumerate(self.flat_targets):
-            if outbox[k]:
-                packets = outbox[k]
-                outbox[k] = []
-                inbox.put_many(index, packets)
+        pending = [k for k in range(len(outbox)) if outbox[k]]
+        if len(pending) == 1:  # one consumer: nothing to be fair to, wait inside one lock
+            k = pending[0]
+            inbox, index = self.flat_targets[k]
+            packets, outbox[k] = outbox[k], []
+            inbox.put_many(index, packets)
+            return
+        while pending:
+            still = []
+            for k in pending:
+                inbox, index = self.flat_targets[k]
+                taken = inbox.offer(index, outbox[k])
+                outbox[k] = outbox[k][taken:]
+                if outbox[k]:
+                    still.append(k)
+            if still:
+                inbox, index = self.flat_targets[still[0]]
+                inbox.wait_room(index)
+            pending = still
 
     def emit_eos(self) -> None:
         self.flush()
@@ -344,7 +361,7 @@ class Worker:
         """Align main inputs by (stream, seq); attach feedback values; call the node."""
         joiner = _Joiner(self)
         while True:
-            items = self.inbox.take()
+            items = self.inbox.take(joiner.room())
             if items is None:
                 raise _Stop
             for index, packet in items:
@@ -363,6 +380,7 @@ class _Joiner:
         self.heads: dict[str, dict[int, deque[Packet]]] = {}
         self.streams: list[str] = []
         self.eos = {i: False for i in worker.main}
+        self.held = [0] * len(worker.channels)  # packets taken but not yet joined, per input
         self.latest: dict[int, dict[str, Any]] = {i: {} for i in worker.feedback}
         self.previous: dict[int, dict[str, dict[int, Any]]] = {i: {} for i in worker.feedback}
         # Sequence numbers this node processed, newest last, as far back as a feedback lag reaches.
@@ -388,6 +406,11 @@ class _Joiner:
             per_stream = self.heads[packet.stream] = {i: deque() for i in self.w.main}
             self.streams.append(packet.stream)
         per_stream[index].append(packet)
+        self.held[index] += 1
+
+    def room(self) -> list[int]:
+        """How many more packets each input may hand over (feedback inputs: always)."""
+        return [ch.maxsize - self.held[i] if not ch.feedback else 1 << 30 for i, ch in enumerate(self.w.channels)]
 
     def finished(self) -> bool:
         return all(self.eos.values()) and not any(any(q for q in h.values()) for h in self.heads.values())
@@ -421,6 +444,7 @@ class _Joiner:
             port = w.ports[i]
             if q and q[0].seq == seq:
                 p = q.popleft()
+                self.held[i] -= 1
                 packet = packet or p
                 if p.data is EMPTY:
                     complete &= port in w.optional

@@ -269,3 +269,21 @@ def test_feedback_previous_with_lag_uses_the_packet_that_many_before(graph_file)
     run(g)
     # out[n] = 1 + out[n-2]: 1, 1, 2, 2, 3, 3, 4, 4
     assert values("out") == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0]
+
+
+def test_a_node_waiting_on_feedback_keeps_backpressure(graph_file) -> None:
+    # A join that waits (here for a loop to come round) must not pull its upstream into memory:
+    # the source stays within the queue bounds (plus one output batch) of its consumer.
+    g = graph_file(
+        "queue_size: 4\nnodes:\n  src: {type: 'testnodes:CountingSource', params: {count: 600}}\n"
+        "  acc:\n    type: add\n    inputs:\n      a: src.value\n"
+        "      b: {from: slow.value, feedback: previous}\n"
+        "  slow: {type: 'testnodes:Slow', inputs: {value: acc.value}, params: {ms: 1}}\n"
+        "  first: {type: 'testnodes:SourceLead', inputs: {value: slow.value}}\n"
+    )
+    result = run(g)
+    assert result.exit_code == 0
+    ahead = testnodes.RECEIVED["first"][0][2]
+    assert ahead < 100, ahead
+    row = next(r for r in result.stats if r["node"] == "acc")
+    assert row["packets_in"] == 600 and row["queue_high_water"] <= 4

@@ -144,3 +144,32 @@ class AsyncDouble(Node):
 
     def process(self, value: float) -> Any:
         return self.pool.submit(self._work, value, self.rng.uniform(0.0, 0.004))
+
+
+PROGRESS: list[int] = []
+
+
+class CountingSource(Node):
+    """Counts how many values it has handed out (PROGRESS), to see how far ahead it runs."""
+
+    outputs = [Out("value", SCALAR)]
+    params = [Param("count", int, 100)]
+
+    def generate(self) -> Iterator[dict[str, Any]]:
+        PROGRESS.clear()
+        for i in range(self.count):
+            PROGRESS.append(i)
+            yield {"value": float(i)}
+
+
+class SourceLead(Node):
+    """Records the most packets the source was ahead of this node (RECEIVED[name][0][2])."""
+
+    inputs = [In("value", ANY)]
+
+    def setup(self) -> None:
+        self.lead = 0
+
+    def process(self, value: Any) -> None:
+        self.lead = max(self.lead, len(PROGRESS) - (self.seq + 1))
+        RECEIVED[self.name] = [("", self.seq, self.lead)]
