@@ -3,6 +3,7 @@ joins by sequence number, feedback edges, end-of-stream, errors, signals and sta
 
 from __future__ import annotations
 
+import inspect
 import logging
 import signal
 import threading
@@ -134,13 +135,13 @@ class Worker:
         waiting on one while another's packets sit here would deadlock a diamond whose join
         holds the fast branch until the slow branch brings the same sequence number."""
         outbox = self.outbox
-        pending = [k for k in range(len(outbox)) if outbox[k]]
-        if len(pending) == 1:  # one consumer: nothing to be fair to, wait inside one lock
-            k = pending[0]
-            inbox, index = self.flat_targets[k]
-            packets, outbox[k] = outbox[k], []
-            inbox.put_many(index, packets)
+        if len(outbox) == 1:  # one consumer (a chain): nothing to be fair to, wait inside one lock
+            if outbox[0]:
+                packets, outbox[0] = outbox[0], []
+                inbox, index = self.flat_targets[0]
+                inbox.put_many(index, packets)
             return
+        pending = [k for k in range(len(outbox)) if outbox[k]]
         while pending:
             still = []
             for k in pending:
@@ -262,6 +263,8 @@ class Worker:
         flush, fail = self.flush, self._fail
         stats, times, outbox = self.stats, self.stats.times, self.outbox
         port_targets, unwired = self.port_targets, self.unwired
+        # Positional calls are cheaper; used when the input is process's first parameter.
+        positional = not unwired and _first_parameter(self.spec.cls.process) == port
         stream, process = None, None
         while True:
             items = take()
@@ -282,11 +285,11 @@ class Worker:
                         process = node.process
                     node.packet = packet
                     t0 = perf_counter()
-                    kwargs = {port: None if data is EMPTY else data}
-                    if unwired:
-                        kwargs.update(unwired)
                     try:
-                        out = process(**kwargs)
+                        if positional:
+                            out = process(None if data is EMPTY else data)
+                        else:
+                            out = process(**{port: None if data is EMPTY else data}, **unwired)
                     except Exception as exc:
                         out = fail(packet, exc)
                     dt = perf_counter() - t0
@@ -607,3 +610,11 @@ class Runtime:
                 if extra:
                     summary.update(extra)
         return summary
+
+
+def _first_parameter(fn: Any) -> str | None:
+    """Name of the first parameter after self, if it can be passed by position."""
+    params = list(inspect.signature(fn).parameters.values())[1:]
+    if params and params[0].kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY):
+        return params[0].name
+    return None

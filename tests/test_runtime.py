@@ -287,3 +287,13 @@ def test_a_node_waiting_on_feedback_keeps_backpressure(graph_file) -> None:
     assert ahead < 100, ahead
     row = next(r for r in result.stats if r["node"] == "acc")
     assert row["packets_in"] == 600 and row["queue_high_water"] <= 4
+
+
+def test_nodes_taking_inputs_by_name_work(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 3}}\n"
+        "  k: {type: 'testnodes:Kwargs', inputs: {value: src.value}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: k.value}}\n"
+    )
+    run(g)
+    assert values("out") == [1.0, 2.0, 3.0]

@@ -173,3 +173,13 @@ class SourceLead(Node):
     def process(self, value: Any) -> None:
         self.lead = max(self.lead, len(PROGRESS) - (self.seq + 1))
         RECEIVED[self.name] = [("", self.seq, self.lead)]
+
+
+class Kwargs(Node):
+    """Takes its inputs as **inputs (the engine must pass them by name)."""
+
+    inputs = [In("value", ANY)]
+    outputs = [Out("value", ANY, like="value")]
+
+    def process(self, **inputs: Any) -> dict[str, Any]:
+        return {"value": inputs["value"] + 1}
