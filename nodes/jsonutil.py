@@ -16,7 +16,7 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     if hasattr(value, "to_dict"):
-        return to_jsonable(value.to_dict())
+        return value.to_dict()  # to_dict returns plain JSON types already
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):

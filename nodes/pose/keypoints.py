@@ -37,10 +37,10 @@ class Keypoints:
         return self.xy[self.index(name)]
 
     def to_dict(self) -> dict[str, Any]:
-        joints = {
-            n: [round(float(x), 2), round(float(y), 2), round(float(c), 4)]
-            for n, (x, y), c in zip(self.names, self.xy, self.confidence, strict=True)
-        }
+        """Plain JSON types: {schema, presence, joints: {name: [x, y, confidence]}}."""
+        xy = np.round(self.xy.astype(np.float64), 2)
+        rows = np.column_stack([xy, np.round(self.confidence.astype(np.float64), 4)]).tolist()
+        joints = dict(zip(self.names, rows, strict=True))
         return {"schema": self.schema, "presence": round(float(self.presence), 4), "joints": joints}
 
 
