@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -92,9 +93,14 @@ class SessionSummary(Node):
         self.scores: list[float] = []
         self.events: list[dict] = []
         self.total_energy = 0.0
+        self.frames = 0
+        self.wall_start: float | None = None
 
     def process(self, state: dict, energy: dict | None, rep: Any) -> None:
         t = float(self.timestamp)
+        self.frames += 1
+        if self.wall_start is None:
+            self.wall_start = time.perf_counter()
         self.first = t if self.first is None else self.first
         self.last = t
         self.exercise = state["exercise"]
@@ -128,4 +134,9 @@ class SessionSummary(Node):
             s = self.summary()
             hold = f", held {s['hold_seconds']:.1f} s" if "hold_seconds" in s else ""
             energy = f", energy mean {s['mean_energy']} peak {s['peak_energy']}" if self.scores else ""
-            print(f"{s['exercise']}: {s['reps']} reps{hold} in {s['duration']:.1f} s{energy}", file=sys.stderr)
+            wall = time.perf_counter() - (self.wall_start or time.perf_counter())
+            rate = f" at {self.frames / wall:.1f} fps" if wall > 0 else ""
+            print(
+                f"{s['exercise']}: {s['reps']} reps{hold} in {s['duration']:.1f} s{energy}; {self.frames} frames{rate}",
+                file=sys.stderr,
+            )
