@@ -41,3 +41,13 @@ def test_every_shipped_graph_validates(capsys) -> None:
         assert main(["validate", str(g)]) == 0, g
     out = capsys.readouterr().out
     assert "reps.yaml: ok" in out and "pose.yaml: ok" in out
+
+
+def test_readme_workout_example_is_a_valid_workout(tmp_path: Path) -> None:
+    from nodes.workout import spec
+
+    block = next(b for b in readme().split("```yaml\n")[1:] if b.startswith("exercise: squat"))
+    path = tmp_path / "w.yaml"
+    path.write_text(block.split("```")[0])
+    workout = spec.load(str(path))
+    assert workout.rep == ("up", "down", "up") and set(workout.metrics) == {"knee", "depth"}
