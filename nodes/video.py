@@ -96,8 +96,6 @@ class VideoSource(Node):
                     delay = t0 + n / fps - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
-            if n == 0 and frame is None:
-                raise UserError(f"node '{self.name}': input {self.input} has no readable frames")
             yield Sample({"frame": frame}, timestamp=ts)
             n += 1
             if bar:

@@ -145,11 +145,15 @@ def _provider_name(name: str) -> str:
 
 
 def open_backend(backend: str, path: Path, device: str, precision: str, threads: int, requests: int = 1) -> Backend:
-    """An inference backend; ``requests`` > 1 enables ``submit`` with that many in flight."""
+    """An inference backend, warmed up; ``requests`` > 1 enables ``submit`` with that many in flight."""
     if backend == "openvino":
-        return OpenVINOBackend(path, device, precision, threads, requests)
-    if backend == "onnxruntime":
+        runner: Backend = OpenVINOBackend(path, device, precision, threads, requests)
+    elif backend == "onnxruntime":
         if device.upper() in ("CPU", "AUTO"):
             device = "CPUExecutionProvider"
-        return OnnxRuntimeBackend(path, device, precision, threads, requests)
-    raise UserError(f"unknown backend '{backend}' (openvino or onnxruntime)")
+        runner = OnnxRuntimeBackend(path, device, precision, threads, requests)
+    else:
+        raise UserError(f"unknown backend '{backend}' (openvino or onnxruntime)")
+    # The first inference allocates and tunes; do it here, before any frame is timed.
+    runner.infer(np.zeros(runner.input_shape, dtype=np.float32))
+    return runner

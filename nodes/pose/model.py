@@ -31,8 +31,6 @@ class ModelNode(Node):
         self.runner: Backend = open_backend(
             self.backend, self.path, self.device, self.precision, self.threads, self.requests
         )
-        # The first inference allocates and tunes; do it before the first frame is timed.
-        self.runner.infer(np.zeros(self.runner.input_shape, dtype=np.float32))
 
     def max_in_flight(self) -> int:
         return self.requests

@@ -44,7 +44,6 @@ class PoseRoi(Node):
             assert spec is not None
             self.det_spec = spec
             runner = open_backend(self.backend, path, self.device, self.precision, 0)
-            runner.infer(np.zeros(runner.input_shape, dtype=np.float32))
             self.finder = PersonDetector(runner, roi_scale=self.roi_scale)
 
     def process(self, frame: np.ndarray, keypoints: Keypoints | None) -> dict[str, Any]:
