@@ -75,6 +75,16 @@ class Inbox:
         self.consumer_waiting = False
         self.producers_waiting = 0
         self.discarding = False
+        self.woken = False
+
+    def wake(self) -> None:
+        """Make a waiting ``take_single`` return (an empty list) although nothing was queued:
+        an asynchronous node's result is ready to be sent on."""
+        with self.lock:
+            self.woken = True
+            if self.consumer_waiting:
+                self.consumer_waiting = False
+                self.not_empty.notify()
 
     def put(self, index: int, packet: Any) -> None:
         """Queue ``packet`` on input ``index``; blocks while full unless the input drops or
@@ -191,15 +201,16 @@ class Inbox:
             return out
 
     def take_single(self, block: bool = True) -> list[Any] | None:
-        """``take`` for a node with one input, without the port index; with ``block=False``
-        an empty list when nothing is queued."""
+        """``take`` for a node with one input, without the port index; an empty list when
+        nothing is queued and ``block`` is false or ``wake`` was called."""
         ch = self.channels[0]
         with self.lock:
             items = ch.items
             while not items:
                 if self.aborted:
                     return None
-                if not block:
+                if not block or self.woken:
+                    self.woken = False
                     return []
                 self.consumer_waiting = True
                 self.not_empty.wait()

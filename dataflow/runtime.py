@@ -311,11 +311,13 @@ class Worker:
 
     def _run_async(self, limit: int) -> None:
         """One input, up to ``limit`` packets in flight: ``process`` returns futures, results
-        are emitted in input order."""
+        are emitted in input order. The worker sleeps until a packet arrives or a result is
+        ready, so new work is started while earlier work is still running."""
         take = self.inbox.take_single
         port = self.ports[0]
         required = port not in self.optional
         pending: deque[tuple[Packet, Any, float]] = deque()
+        wake = self.inbox.wake
 
         def complete() -> None:
             packet, future, t0 = pending.popleft()
@@ -329,35 +331,45 @@ class Worker:
                 self.stats.times.append(perf_counter() - t0)
             self.emit(packet.stream, packet.seq, packet.timestamp, out)
 
+        def ready() -> bool:
+            return bool(pending) and (pending[0][1] is None or pending[0][1].done())
+
         while True:
-            items = take(block=not pending)
+            while len(pending) >= limit:
+                complete()  # every request is busy: wait for the oldest
+            if ready():
+                while ready():
+                    complete()
+                self.flush()
+            items = take(block=True)
             if items is None:
                 raise _Stop
-            if not items:
-                complete()  # nothing new: wait for the oldest result
-                self.flush()
-                continue
             for packet in items:
                 if packet is EOS:
                     while pending:
                         complete()
+                    self.flush()
                     return
                 self.stats.packets_in += 1
                 if packet.data is EMPTY and required:
                     pending.append((packet, None, 0.0))
-                else:
-                    node = self.instance(packet.stream)
-                    node.packet = packet
-                    data = None if packet.data is EMPTY else packet.data
-                    t0 = perf_counter()
-                    try:
-                        future = node.process(**{port: data}, **self.unwired)
-                    except Exception as exc:
-                        self._fail(packet, exc)
-                        future = None
-                    pending.append((packet, future, t0))
-                while pending and (pending[0][1] is None or pending[0][1].done() or len(pending) >= limit):
+                    continue
+                node = self.instance(packet.stream)
+                node.packet = packet
+                data = None if packet.data is EMPTY else packet.data
+                t0 = perf_counter()
+                try:
+                    future = node.process(**{port: data}, **self.unwired)
+                except Exception as exc:
+                    self._fail(packet, exc)
+                    future = None
+                if future is not None:
+                    future.add_done_callback(lambda _f: wake())
+                pending.append((packet, future, t0))
+                while len(pending) >= limit:
                     complete()
+            while ready():
+                complete()
             self.flush()
 
     def _run_joined(self) -> None:

@@ -247,6 +247,28 @@ def test_async_node_keeps_several_in_flight_and_emits_in_order(graph_file) -> No
     assert row["errors_skipped"] == 1 and row["packets_in"] == 60
 
 
+def test_async_node_in_a_lagged_loop_keeps_the_loop_full(graph_file) -> None:
+    # Packet n needs the result of n-2, so two can be in flight; a worker that sleeps on its
+    # oldest result instead of on "new input or result ready" would run them one by one.
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 12, start: 1, step: 0}}\n"
+        "  acc:\n    type: add\n    inputs:\n      a: src.value\n"
+        "      b: {from: dbl.value, feedback: previous, lag: 2}\n"
+        "  slow: {type: 'testnodes:Slow', inputs: {value: acc.value}, params: {ms: 5}}\n"
+        "  dbl: {type: 'testnodes:AsyncDouble', inputs: {value: slow.value}, params: {in_flight: 2, delay_ms: 30}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: dbl.value}}\n"
+    )
+    runtime = dataflow.Runtime(dataflow.load_graph(g))
+    runtime.setup()
+    assert runtime.run(handle_signals=False).exit_code == 0
+    assert runtime.workers["dbl"].nodes()[0].most == 2
+    # dbl[n] = 2 * (1 + dbl[n-2]): 2, 2, 6, 6, 14, 14, ...
+    expected: list[float] = []
+    for n in range(12):
+        expected.append(2.0 * (1.0 + (expected[n - 2] if n >= 2 else 0.0)))
+    assert values("out") == expected
+
+
 def test_async_node_error_stops_the_run_with_its_seq(graph_file) -> None:
     g = graph_file(
         "nodes:\n  src: {type: counter, params: {count: 60}}\n"

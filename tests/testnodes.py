@@ -116,7 +116,10 @@ class AsyncDouble(Node):
 
     inputs = [In("value", ANY)]
     outputs = [Out("value", ANY, like="value")]
-    params = [Param("in_flight", int, 3, min=1)]
+    params = [
+        Param("in_flight", int, 3, min=1),
+        Param("delay_ms", float, 0.0, "fixed work time; 0 = random up to 4 ms", min=0),
+    ]
 
     def setup(self) -> None:
         import random
@@ -143,7 +146,8 @@ class AsyncDouble(Node):
         return {"value": value * 2}
 
     def process(self, value: float) -> Any:
-        return self.pool.submit(self._work, value, self.rng.uniform(0.0, 0.004))
+        delay = self.delay_ms / 1e3 if self.delay_ms else self.rng.uniform(0.0, 0.004)
+        return self.pool.submit(self._work, value, delay)
 
 
 PROGRESS: list[int] = []
