@@ -1,11 +1,15 @@
-"""Nodes used only by the engine benchmark (referenced from YAML as benchnodes:Class)."""
+"""Nodes used only by the benchmarks (referenced from YAML as benchnodes:Class)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
-from dataflow import ANY, In, Node
+import cv2
+import numpy as np
+
+from dataflow import ANY, FRAME, In, Node, Out, Param, Sample
 
 
 class LatencySink(Node):
@@ -34,3 +38,25 @@ class PairSink(Node):
 
     def process(self, keypoints: Any, truth: Any) -> None:
         self.pairs.append((keypoints, truth))
+
+
+class DecodedFrames(Node):
+    """A clip decoded into memory before the run, then sent as fast as the graph takes it:
+    the pose graph's rate without the cost of video decoding."""
+
+    outputs = [Out("frame", FRAME)]
+    params = [Param("input", str, doc="video file")]
+
+    def setup(self) -> None:
+        cap = cv2.VideoCapture(self.input)
+        self.frames: list[tuple[float, np.ndarray]] = []
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            self.frames.append((cap.get(cv2.CAP_PROP_POS_MSEC) / 1e3, frame))
+        cap.release()
+
+    def generate(self) -> Iterator[Sample]:
+        for ts, frame in self.frames:
+            yield Sample({"frame": frame}, timestamp=ts)

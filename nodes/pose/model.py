@@ -23,7 +23,7 @@ class ModelNode(Node):
         Param("device", str, "CPU", "OpenVINO device string (CPU, GPU, NPU, MYRIAD, AUTO:...) or ORT providers"),
         Param("precision", str, "f32", "inference precision", choices=PRECISIONS),
         Param("threads", int, 0, "inference threads; 0 = the backend's choice", min=0),
-        Param("requests", int, 1, "frames in flight (AsyncInferQueue); helps with feedback latest", min=1),
+        Param("requests", int, 1, "frames in flight (AsyncInferQueue); an exact feedback loop lets `lag` fly", min=1),
     ]
 
     def setup(self) -> None:
