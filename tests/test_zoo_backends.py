@@ -220,3 +220,36 @@ def test_backends_agree_on_blazepose_full_at_f32() -> None:
     np.testing.assert_allclose(a["Identity"], b["Identity"], atol=1e-3)  # landmarks, input pixels
     np.testing.assert_allclose(a["Identity_1"], b["Identity_1"], atol=1e-3)  # pose presence
     np.testing.assert_allclose(a["Identity_3"], b["Identity_3"], atol=1e-3)  # heatmap logits
+
+
+@needs_models
+def test_convert_to_onnx_without_tf2onnx_says_what_to_install(monkeypatch, capsys, tmp_path: Path) -> None:
+    import importlib.util
+
+    from dataflow.cli import main
+
+    monkeypatch.setenv("DATAFLOW_MODELS", str(SHARED_MODELS))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tf2onnx" else real(name, *a))
+    assert main(["models", "convert", "blazepose-full", "--to", "onnx", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "tf2onnx" in err and "[onnx]" in err
+    assert not list(tmp_path.iterdir())
+
+
+@needs_models
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("tf2onnx") is None, reason="tf2onnx and TensorFlow (the [onnx] extra)"
+)
+def test_convert_to_onnx_matches_the_tflite_model(monkeypatch, capsys, tmp_path: Path) -> None:
+    from dataflow.cli import main
+
+    monkeypatch.setenv("DATAFLOW_MODELS", str(SHARED_MODELS))
+    assert main(["models", "convert", "blazepose-full", "--to", "onnx", "--out", str(tmp_path)]) == 0
+    onnx_path = Path(capsys.readouterr().out.strip())
+    _, tflite = zoo.resolve("blazepose-full", ("tflite",))
+    x = np.random.default_rng(1).random((1, 256, 256, 3), dtype=np.float32)
+    a = open_backend("openvino", tflite, "CPU", "f32", 0).infer(x)
+    b = open_backend("onnxruntime", onnx_path, "CPU", "f32", 0).infer(x)
+    np.testing.assert_allclose(a["Identity"], b["Identity"], atol=2e-3)  # landmarks, input pixels
+    np.testing.assert_allclose(a["Identity_3"], b["Identity_3"], atol=2e-3)  # heatmap logits
