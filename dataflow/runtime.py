@@ -335,20 +335,13 @@ class Worker:
             return bool(pending) and (pending[0][1] is None or pending[0][1].done())
 
         while True:
-            while len(pending) >= limit:
-                complete()  # every request is busy: wait for the oldest
-            if ready():
-                while ready():
-                    complete()
-                self.flush()
-            items = take(block=True)
+            items = take()  # [] when woken by a finished result
             if items is None:
                 raise _Stop
             for packet in items:
                 if packet is EOS:
                     while pending:
                         complete()
-                    self.flush()
                     return
                 self.stats.packets_in += 1
                 if packet.data is EMPTY and required:
@@ -367,7 +360,7 @@ class Worker:
                     future.add_done_callback(lambda _f: wake())
                 pending.append((packet, future, t0))
                 while len(pending) >= limit:
-                    complete()
+                    complete()  # every request is busy: wait for the oldest
             while ready():
                 complete()
             self.flush()
