@@ -35,7 +35,7 @@ class OpenVINOBackend:
         import openvino as ov
 
         core = ov.Core()
-        _check_openvino_device(core, device, ov.__version__)
+        _check_openvino_device(core, device, ov.__version__.split("-")[0])
         config: dict[str, str] = {"PERFORMANCE_HINT": "LATENCY"}
         if requests > 1:
             # Several frames in flight: let the device split itself into parallel streams.
