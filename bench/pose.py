@@ -146,8 +146,7 @@ def main() -> None:
     ap.add_argument("--no-peer", action="store_true")
     args = ap.parse_args()
     clip = Path(args.clip)
-    cores = os.cpu_count() or 1
-    report: dict = {"cores": cores, "clip": clip.name}
+    report: dict = {"cores": os.cpu_count(), "clip": clip.name}
     python = None if args.no_peer else ensure_peer()
     names = ["default", *CONFIGS]
     runs: dict[str, dict[str, list[float]]] = {n: {"fps": [], "cpu": [], "found": [], "agree": []} for n in names}
