@@ -78,8 +78,8 @@ class Inbox:
         self.woken = False
 
     def wake(self) -> None:
-        """Make a waiting ``take_single`` return (an empty list) although nothing was queued:
-        an asynchronous node's result is ready to be sent on."""
+        """Make a waiting ``take`` or ``take_single`` return (an empty list) although nothing
+        was queued: an asynchronous node's result is ready to be sent on."""
         with self.lock:
             self.woken = True
             if self.consumer_waiting:
@@ -176,7 +176,8 @@ class Inbox:
     def take(self, room: list[int]) -> list[tuple[int, Any]] | None:
         """Wait until an input with ``room`` (how many more packets the node can hold from it)
         has packets, then take up to that many from each input (one from inputs that drop, so
-        that the freshest frame is what the node sees next). None once aborted.
+        that the freshest frame is what the node sees next). None once aborted; an empty list
+        after ``wake``.
 
         Packets a node holds count against its inputs' bounds: without ``room`` a node waiting
         to join would pull its whole upstream into memory and backpressure would be lost."""
@@ -185,6 +186,9 @@ class Inbox:
             while not any(ch.items and r > 0 for ch, r in zip(channels, room, strict=True)):
                 if self.aborted:
                     return None
+                if self.woken:
+                    self.woken = False
+                    return []
                 self.consumer_waiting = True
                 self.not_empty.wait()
             if self.aborted:

@@ -10,6 +10,7 @@ import threading
 import time
 import traceback
 from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
@@ -166,12 +167,12 @@ class Worker:
         try:
             if self.spec.cls.is_source():
                 self._run_source()
-            elif len(self.channels) == 1 and self.first is not None and self.first.max_in_flight() > 1:
-                self._run_async(self.first.max_in_flight())
+            elif len(self.channels) == 1 and self.in_flight_limit() > 1:
+                self._run_async(self.in_flight_limit())
             elif len(self.channels) == 1:
                 self._run_single()
             else:
-                self._run_joined()
+                self._run_joined(self.in_flight_limit())
             self.emit_eos()
         except _Failed:
             self.inbox.discard()
@@ -185,6 +186,9 @@ class Worker:
             self._close()
             self.done = True
             self.runtime.worker_done()
+
+    def in_flight_limit(self) -> int:
+        return self.first.max_in_flight() if self.first is not None else 1
 
     def nodes(self) -> list[Node]:
         """Every distinct instance this worker holds."""
@@ -316,75 +320,98 @@ class Worker:
         take = self.inbox.take_single
         port = self.ports[0]
         required = port not in self.optional
-        pending: deque[tuple[Packet, Any, float]] = deque()
-        wake = self.inbox.wake
-
-        def complete() -> None:
-            packet, future, t0 = pending.popleft()
-            if future is None:
-                out = None
-            else:
-                try:
-                    out = future.result()
-                except Exception as exc:  # the node's error, reported with its seq
-                    out = self._fail(packet, exc)
-                self.stats.times.append(perf_counter() - t0)
-            self.emit(packet.stream, packet.seq, packet.timestamp, out)
-
-        def ready() -> bool:
-            return bool(pending) and (pending[0][1] is None or pending[0][1].done())
-
+        flying = _InFlight(self, limit)
         while True:
             items = take()  # [] when woken by a finished result
             if items is None:
                 raise _Stop
             for packet in items:
                 if packet is EOS:
-                    while pending:
-                        complete()
+                    flying.finish()
                     return
                 self.stats.packets_in += 1
                 if packet.data is EMPTY and required:
-                    pending.append((packet, None, 0.0))
+                    flying.add(packet, None, 0.0)
                     continue
-                node = self.instance(packet.stream)
-                node.packet = packet
                 data = None if packet.data is EMPTY else packet.data
-                t0 = perf_counter()
-                try:
-                    future = node.process(**{port: data}, **self.unwired)
-                except Exception as exc:
-                    self._fail(packet, exc)
-                    future = None
-                if future is not None:
-                    future.add_done_callback(lambda _f: wake())
-                pending.append((packet, future, t0))
-                while len(pending) >= limit:
-                    complete()  # every request is busy: wait for the oldest
-            while ready():
-                complete()
+                flying.start(self.instance(packet.stream), packet, {port: data, **self.unwired})
+            flying.emit_ready()
             self.flush()
 
-    def _run_joined(self) -> None:
-        """Align main inputs by (stream, seq); attach feedback values; call the node."""
-        joiner = _Joiner(self)
+    def _run_joined(self, limit: int) -> None:
+        """Align main inputs by (stream, seq); attach feedback values; call the node (with
+        ``limit`` > 1, several calls in flight, as in ``_run_async``)."""
+        flying = _InFlight(self, limit) if limit > 1 else None
+        joiner = _Joiner(self, flying)
         while True:
-            items = self.inbox.take(joiner.room())
+            items = self.inbox.take(joiner.room())  # [] when woken by a finished result
             if items is None:
                 raise _Stop
             for index, packet in items:
                 joiner.add(index, packet)
             joiner.fire()
+            if flying is not None:
+                flying.emit_ready()
             self.flush()
             if joiner.finished():
+                if flying is not None:
+                    flying.finish()
                 return
+
+
+class _InFlight:
+    """An asynchronous node's pending calls: ``process`` returns a ``Future``; results are
+    emitted in the order the inputs came, at most ``limit`` pending at once."""
+
+    def __init__(self, worker: Worker, limit: int) -> None:
+        self.w = worker
+        self.limit = limit
+        self.pending: deque[tuple[Packet, Any, float]] = deque()
+        self.wake = worker.inbox.wake
+
+    def start(self, node: Node, packet: Packet, kwargs: dict[str, Any]) -> None:
+        node.packet = packet
+        t0 = perf_counter()
+        try:
+            result = node.process(**kwargs)
+        except Exception as exc:
+            result = self.w._fail(packet, exc)
+        self.add(packet, result, t0)
+
+    def add(self, packet: Packet, result: Any, t0: float) -> None:
+        """Queue a result in input order: a Future, or the outputs themselves (None: nothing)."""
+        if isinstance(result, Future):
+            result.add_done_callback(lambda _f: self.wake())  # the worker's wait ends
+        self.pending.append((packet, result, t0))
+        while len(self.pending) >= self.limit:
+            self._emit_oldest()  # every slot is busy: wait for the oldest
+
+    def emit_ready(self) -> None:
+        pending = self.pending
+        while pending and (not isinstance(pending[0][1], Future) or pending[0][1].done()):
+            self._emit_oldest()
+
+    def finish(self) -> None:
+        while self.pending:
+            self._emit_oldest()
+
+    def _emit_oldest(self) -> None:
+        packet, out, t0 = self.pending.popleft()
+        if isinstance(out, Future):
+            try:
+                out = out.result()
+            except Exception as exc:  # the node's error, reported with its seq
+                out = self.w._fail(packet, exc)
+            self.w.stats.times.append(perf_counter() - t0)
+        self.w.emit(packet.stream, packet.seq, packet.timestamp, out)
 
 
 class _Joiner:
     """Join state of a node with several inputs or feedback inputs."""
 
-    def __init__(self, worker: Worker) -> None:
+    def __init__(self, worker: Worker, flying: _InFlight | None = None) -> None:
         self.w = worker
+        self.flying = flying
         self.heads: dict[str, dict[int, deque[Packet]]] = {}
         self.streams: list[str] = []
         self.eos = {i: False for i in worker.main}
@@ -466,12 +493,17 @@ class _Joiner:
         self.done.setdefault(stream, deque(maxlen=self.max_lag)).append(seq)
         w.stats.packets_in += 1  # one aligned set of inputs
         if not complete:
-            w.emit(stream, seq, packet.timestamp, None)
+            if self.flying is not None:
+                self.flying.add(packet, None, 0.0)  # keeps its place among pending results
+            else:
+                w.emit(stream, seq, packet.timestamp, None)
             return True
         kwargs.update(feedback_values)
         kwargs.update(w.unwired)
-        out = w._call(w.instance(stream), packet, kwargs)
-        w.emit(stream, seq, packet.timestamp, out)
+        if self.flying is not None:
+            self.flying.start(w.instance(stream), packet, kwargs)
+        else:
+            w.emit(stream, seq, packet.timestamp, w._call(w.instance(stream), packet, kwargs))
         return True
 
     def _feedback(self, stream: str) -> dict[str, Any] | None:

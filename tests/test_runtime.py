@@ -269,6 +269,49 @@ def test_async_node_in_a_lagged_loop_keeps_the_loop_full(graph_file) -> None:
     assert values("out") == expected
 
 
+def test_async_node_with_joined_inputs_emits_results_in_order(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 30}}\n"
+        "  ten: {type: scale, inputs: {value: src.value}, params: {factor: 10}}\n"
+        "  sum: {type: 'testnodes:AsyncAdd', inputs: {a: src.value, b: ten.value},"
+        " params: {in_flight: 3, delay_ms: 5}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: sum.value}}\n"
+    )
+    runtime = dataflow.Runtime(dataflow.load_graph(g))
+    runtime.setup()
+    assert runtime.run(handle_signals=False).exit_code == 0
+    assert runtime.workers["sum"].nodes()[0].most == 3
+    assert values("out") == [11.0 * i for i in range(30)]
+
+
+def test_async_node_with_a_lagged_feedback_input_keeps_two_in_flight(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 12, start: 1, step: 0}}\n"
+        "  slow: {type: 'testnodes:Slow', inputs: {value: src.value}, params: {ms: 5}}\n"
+        "  acc:\n    type: 'testnodes:AsyncAdd'\n    params: {in_flight: 2, delay_ms: 30}\n"
+        "    inputs:\n      a: slow.value\n      b: {from: acc.value, feedback: previous, lag: 2}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: acc.value}}\n"
+    )
+    runtime = dataflow.Runtime(dataflow.load_graph(g))
+    runtime.setup()
+    assert runtime.run(handle_signals=False).exit_code == 0
+    assert runtime.workers["acc"].nodes()[0].most == 2
+    assert values("out") == [1.0 + n // 2 for n in range(12)]  # acc[n] = 1 + acc[n-2]
+
+
+def test_async_node_with_joined_inputs_reports_an_error_with_its_seq(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 20}}\n"
+        "  neg: {type: scale, inputs: {value: src.value}, params: {factor: -2}}\n"
+        "  sum: {type: 'testnodes:AsyncAdd', inputs: {a: src.value, b: neg.value}, params: {delay_ms: 1}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: sum.value}}\n"
+    )
+    result = run(g)
+    assert result.exit_code == 1 and result.failure is not None
+    assert result.failure.line() == "node 'sum' failed at seq 1: ValueError: negative"
+    assert values("out") == [0.0]
+
+
 def test_async_node_error_stops_the_run_with_its_seq(graph_file) -> None:
     g = graph_file(
         "nodes:\n  src: {type: counter, params: {count: 60}}\n"

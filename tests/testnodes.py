@@ -150,6 +150,40 @@ class AsyncDouble(Node):
         return self.pool.submit(self._work, value, delay)
 
 
+class AsyncAdd(Node):
+    """a + b (b optional) on a thread pool after a fixed delay, several in flight: an
+    asynchronous node with joined inputs."""
+
+    inputs = [In("a", ANY), In("b", ANY, optional=True)]
+    outputs = [Out("value", ANY, like="a")]
+    params = [Param("in_flight", int, 2, min=1), Param("delay_ms", float, 20.0, min=0)]
+
+    def setup(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(self.in_flight)
+        self.most = 0
+        self.now = 0
+        self.lock = threading.Lock()
+
+    def max_in_flight(self) -> int:
+        return self.in_flight
+
+    def _work(self, total: float) -> dict[str, Any]:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(self.delay_ms / 1e3)
+        with self.lock:
+            self.now -= 1
+        if total < 0:
+            raise ValueError("negative")
+        return {"value": total}
+
+    def process(self, a: float, b: float | None) -> Any:
+        return self.pool.submit(self._work, a + (b or 0.0))
+
+
 PROGRESS: list[int] = []
 
 
