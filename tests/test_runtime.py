@@ -15,6 +15,17 @@ def run(path: Path, *sets: str) -> dataflow.RunResult:
     return dataflow.run(str(path), list(sets))
 
 
+def run_keeping_nodes(path: Path) -> tuple[dataflow.RunResult, dataflow.Runtime]:
+    """Run a graph and keep its runtime, to look at the node instances afterwards."""
+    runtime = dataflow.Runtime(dataflow.load_graph(path))
+    runtime.setup()
+    return runtime.run(handle_signals=False), runtime
+
+
+def most_in_flight(runtime: dataflow.Runtime, name: str) -> int:
+    return runtime.workers[name].nodes()[0].running.most
+
+
 def values(name: str) -> list:
     return [v for _, _, v in testnodes.RECEIVED[name]]
 
@@ -236,11 +247,9 @@ def test_async_node_keeps_several_in_flight_and_emits_in_order(graph_file) -> No
         "  dbl: {type: 'testnodes:AsyncDouble', inputs: {value: src.value}, on_error: skip}\n"
         "  out: {type: 'testnodes:Collect', inputs: {value: dbl.value}}\n"
     )
-    runtime = dataflow.Runtime(dataflow.load_graph(g))
-    runtime.setup()
-    result = runtime.run(handle_signals=False)
+    result, runtime = run_keeping_nodes(g)
     assert result.exit_code == 0
-    assert runtime.workers["dbl"].nodes()[0].most > 1  # really several in flight
+    assert most_in_flight(runtime, "dbl") > 1  # really several in flight
     assert values("out") == [2.0 * i for i in range(60) if i != 13]
     assert [s for _, s, _ in testnodes.RECEIVED["out"]] == [i for i in range(60) if i != 13]
     row = next(r for r in result.stats if r["node"] == "dbl")
@@ -258,10 +267,9 @@ def test_async_node_in_a_lagged_loop_keeps_the_loop_full(graph_file) -> None:
         "  dbl: {type: 'testnodes:AsyncDouble', inputs: {value: slow.value}, params: {in_flight: 2, delay_ms: 30}}\n"
         "  out: {type: 'testnodes:Collect', inputs: {value: dbl.value}}\n"
     )
-    runtime = dataflow.Runtime(dataflow.load_graph(g))
-    runtime.setup()
-    assert runtime.run(handle_signals=False).exit_code == 0
-    assert runtime.workers["dbl"].nodes()[0].most == 2
+    result, runtime = run_keeping_nodes(g)
+    assert result.exit_code == 0
+    assert most_in_flight(runtime, "dbl") == 2
     # dbl[n] = 2 * (1 + dbl[n-2]): 2, 2, 6, 6, 14, 14, ...
     expected: list[float] = []
     for n in range(12):
@@ -277,10 +285,9 @@ def test_async_node_with_joined_inputs_emits_results_in_order(graph_file) -> Non
         " params: {in_flight: 3, delay_ms: 5}}\n"
         "  out: {type: 'testnodes:Collect', inputs: {value: sum.value}}\n"
     )
-    runtime = dataflow.Runtime(dataflow.load_graph(g))
-    runtime.setup()
-    assert runtime.run(handle_signals=False).exit_code == 0
-    assert runtime.workers["sum"].nodes()[0].most == 3
+    result, runtime = run_keeping_nodes(g)
+    assert result.exit_code == 0
+    assert most_in_flight(runtime, "sum") == 3
     assert values("out") == [11.0 * i for i in range(30)]
 
 
@@ -292,10 +299,9 @@ def test_async_node_with_a_lagged_feedback_input_keeps_two_in_flight(graph_file)
         "    inputs:\n      a: slow.value\n      b: {from: acc.value, feedback: previous, lag: 2}\n"
         "  out: {type: 'testnodes:Collect', inputs: {value: acc.value}}\n"
     )
-    runtime = dataflow.Runtime(dataflow.load_graph(g))
-    runtime.setup()
-    assert runtime.run(handle_signals=False).exit_code == 0
-    assert runtime.workers["acc"].nodes()[0].most == 2
+    result, runtime = run_keeping_nodes(g)
+    assert result.exit_code == 0
+    assert most_in_flight(runtime, "acc") == 2
     assert values("out") == [1.0 + n // 2 for n in range(12)]  # acc[n] = 1 + acc[n-2]
 
 

@@ -111,6 +111,24 @@ class AnySource(Node):
         yield from ()
 
 
+class Concurrency:
+    """A context manager counting the calls inside it at once; ``most`` is the peak."""
+
+    def __init__(self) -> None:
+        self.most = 0
+        self.now = 0
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def __exit__(self, *exc: object) -> None:
+        with self.lock:
+            self.now -= 1
+
+
 class AsyncDouble(Node):
     """Doubles values on a thread pool with random delays, several in flight."""
 
@@ -127,20 +145,14 @@ class AsyncDouble(Node):
 
         self.pool = ThreadPoolExecutor(self.in_flight)
         self.rng = random.Random(0)
-        self.most = 0
-        self.now = 0
-        self.lock = threading.Lock()
+        self.running = Concurrency()
 
     def max_in_flight(self) -> int:
         return self.in_flight
 
     def _work(self, value: float, delay: float) -> dict[str, Any]:
-        with self.lock:
-            self.now += 1
-            self.most = max(self.most, self.now)
-        time.sleep(delay)
-        with self.lock:
-            self.now -= 1
+        with self.running:
+            time.sleep(delay)
         if value == 13.0:
             raise ValueError("unlucky")
         return {"value": value * 2}
@@ -162,20 +174,14 @@ class AsyncAdd(Node):
         from concurrent.futures import ThreadPoolExecutor
 
         self.pool = ThreadPoolExecutor(self.in_flight)
-        self.most = 0
-        self.now = 0
-        self.lock = threading.Lock()
+        self.running = Concurrency()
 
     def max_in_flight(self) -> int:
         return self.in_flight
 
     def _work(self, total: float) -> dict[str, Any]:
-        with self.lock:
-            self.now += 1
-            self.most = max(self.most, self.now)
-        time.sleep(self.delay_ms / 1e3)
-        with self.lock:
-            self.now -= 1
+        with self.running:
+            time.sleep(self.delay_ms / 1e3)
         if total < 0:
             raise ValueError("negative")
         return {"value": total}
