@@ -8,6 +8,7 @@ import numpy as np
 
 from nodes.pose.keypoints import Keypoints
 
+from .calibration import RangeTracker, RunningMedian
 from .spec import Metric, Workout, sides_of
 
 
@@ -39,12 +40,17 @@ def _geometry(kind: str, pts: list[np.ndarray], body: float) -> float:
 
 
 class MetricEvaluator:
-    """Per-stream metric computation with optional exponential smoothing."""
+    """Per-stream metric computation: geometry, expressions and levels, each optionally
+    median-filtered and then exponentially smoothed."""
 
     def __init__(self, workout: Workout) -> None:
         self.workout = workout
         self.smoothed: dict[str, float] = {}
         self.last_t: float | None = None
+        self.medians = {m.name: RunningMedian(m.median) for m in workout.metrics.values() if m.median > 0}
+        self.ranges = {
+            (m.name, source): RangeTracker(m.window) for m in workout.metrics.values() for source, _ in m.sources
+        }
 
     def visible(self, kp: Keypoints, joint: str) -> bool:
         try:
@@ -70,14 +76,39 @@ class MetricEvaluator:
             if m.kind == "expr":
                 assert m.expr is not None
                 v = m.expr(values)
+            elif m.kind == "level":
+                v = self._level(m, values, t)
             elif not present:
                 v = math.nan
             elif not m.sided:
                 v, _ = self.side_value(m, kp, None, body)
             else:
                 v = self._combine(m, kp, body)
+            if m.median > 0.0 and not math.isnan(v):
+                v = self.medians[m.name](v, t)
             values[m.name] = self._smooth(m, v, dt)
         return values
+
+    def _level(self, m: Metric, values: dict[str, float], t: float) -> float:
+        levels = []
+        for (source, sign), min_range in zip(m.sources, m.min_range, strict=True):
+            tracker = self.ranges[(m.name, source)]
+            # Tracked with its sign, so a range narrower than min_range is anchored at the rest end.
+            v = sign * values[source]
+            tracker(v, t)
+            level = tracker.level(v, min_range)
+            if not math.isnan(level):
+                levels.append(level)
+        return sum(levels) / len(levels) if levels else math.nan
+
+    def calibration(self) -> dict[str, dict[str, list[float | None]]]:
+        """The range each level metric has learned: {level: {source: [low, high]}}, in the
+        source's units, negated for a source named with '-'."""
+        out: dict[str, dict[str, list[float | None]]] = {}
+        for (level, source), tracker in self.ranges.items():
+            bounds = [None if math.isnan(b) else round(b, 4) for b in (tracker.low, tracker.high)]
+            out.setdefault(level, {})[source] = bounds
+        return out
 
     def _combine(self, m: Metric, kp: Keypoints, body: float) -> float:
         (lv, lc), (rv, rc) = self.side_value(m, kp, "left", body), self.side_value(m, kp, "right", body)

@@ -1,4 +1,5 @@
-"""Keypoint streams as msgpack: a sink (file or TCP), a reader, and a replay source.
+"""Keypoint streams as msgpack: a sink (file or TCP), a reader, and a replay source (which also
+replays pose-sequence arrays, ``.npy``: see ``pose_arrays``).
 
 Each message is a map: type "keypoints", stream, seq, t (capture time), schema, names, presence,
 size, and xy/confidence/aux as little-endian float32 bytes, so a replay feeds the exact values
@@ -21,6 +22,8 @@ import numpy as np
 
 from dataflow import KEYPOINTS, In, Node, Out, Param, Sample, UserError
 from nodes.pose.keypoints import Keypoints
+
+from . import pose_arrays
 
 
 def pack(kp: Keypoints, stream: str, seq: int, t: float) -> dict[str, Any]:
@@ -101,32 +104,52 @@ class MsgpackSink(Node):
 
 
 class KeypointsReplay(Node):
-    """Replay a msgpack keypoint recording with its timestamps (at full speed by default)."""
+    """Replay a msgpack keypoint recording with its timestamps, or a pose-sequence array (.npy)
+    at ``fps`` (at full speed by default)."""
 
     outputs = [Out("keypoints", KEYPOINTS)]
     params = [
-        Param("path", str, doc="recording written by the msgpack sink"),
+        Param("path", str, doc="recording written by the msgpack sink, or a .npy pose sequence"),
         Param("realtime", bool, False, "pace messages at their recorded times"),
+        Param("fps", float, 30.0, ".npy only: frame rate of the sequence", min=1e-3),
+        Param("width", int, 1000, ".npy only: image width that normalized coordinates are fractions of", min=1),
+        Param("height", int, 1000, ".npy only: image height that normalized coordinates are fractions of", min=1),
     ]
 
     def setup(self) -> None:
         if not Path(self.path).is_file():
             raise UserError(f"node '{self.name}': recording {self.path}: no such file")
+        self.poses: np.ndarray | None = None
+        if Path(self.path).suffix.lower() == ".npy":
+            try:
+                self.poses = pose_arrays.load(self.path)
+            except pose_arrays.PoseArrayError as exc:
+                raise UserError(f"node '{self.name}': {self.path}: {exc}") from None
 
     def generate(self) -> Iterator[Sample]:
+        samples = self._array() if self.poses is not None else self._messages()
         start_wall = time.monotonic()
         first_t: float | None = None
+        for t, sample in samples:
+            first_t = t if first_t is None else first_t
+            if self.realtime:
+                delay = start_wall + (t - first_t) - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            yield sample
+
+    def _array(self) -> Iterator[tuple[float, Sample]]:
+        assert self.poses is not None
+        for t, kp in pose_arrays.frames(self.poses, self.fps, self.width, self.height):
+            yield t, Sample({"keypoints": kp}, timestamp=t)
+
+    def _messages(self) -> Iterator[tuple[float, Sample]]:
         try:
             for msg in read(self.path):
                 if not isinstance(msg, dict) or msg.get("type") != "keypoints":
                     continue
                 t = float(msg["t"])
-                first_t = t if first_t is None else first_t
-                if self.realtime:
-                    delay = start_wall + (t - first_t) - time.monotonic()
-                    if delay > 0:
-                        time.sleep(delay)
-                yield Sample({"keypoints": unpack(msg)}, timestamp=t, stream=msg.get("stream"))
+                yield t, Sample({"keypoints": unpack(msg)}, timestamp=t, stream=msg.get("stream"))
         except (ValueError, KeyError, msgpack.UnpackException) as exc:
             raise UserError(f"node '{self.name}': {self.path} is not a keypoint recording ({exc})") from None
 

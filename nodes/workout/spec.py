@@ -18,17 +18,22 @@ from dataflow.yamlsrc import LocDict, load_yaml
 from .expr import Expr, ExprError, parse
 
 WORKOUT_DIR = Path(__file__).resolve().parents[2] / "graphs" / "workouts"
-KINDS = ("angle", "distance", "vertical", "horizontal", "tilt", "expr")
+KINDS = ("angle", "distance", "vertical", "horizontal", "tilt", "expr", "level")
 ARITY = {"angle": 3, "distance": 2, "vertical": 2, "horizontal": 2, "tilt": 2}
 SIDES = ("mean", "min", "max", "left", "right", "best")
 GATE_KEYS = ("visible", "when", "min_time")
-METRIC_KEYS = (*KINDS, "side", "smooth")
+METRIC_KEYS = (*KINDS, "side", "smooth", "median", "min_range", "window")
+LEVEL_ONLY = ("min_range", "window")
 TOP_KEYS = ("exercise", "description", "metrics", "gate", "states", "rep", "hold", "range_metric", "min_confidence")
 
 
 @dataclass(frozen=True)
 class Metric:
-    """One named measurement: a joint geometry (``kind`` over ``joints``) or an expression."""
+    """One named measurement: a joint geometry (``kind`` over ``joints``), an expression, or the
+    ``level`` of earlier metrics within the range of motion this person shows (``sources``:
+    metric name and +1, or -1 where the metric falls as the level rises; ``min_range`` per source:
+    a range narrower than this is not exercise; ``window``: seconds over which the range relaxes).
+    ``median`` (seconds) removes one-frame outliers, then ``smooth`` (seconds) smooths."""
 
     name: str
     kind: str
@@ -36,6 +41,10 @@ class Metric:
     expr: Expr | None = None
     side: str = "mean"
     smooth: float = 0.0
+    median: float = 0.0
+    sources: tuple[tuple[str, int], ...] = ()
+    min_range: tuple[float, ...] = ()
+    window: float = 8.0
 
     @property
     def sided(self) -> bool:
@@ -172,17 +181,66 @@ def _metrics(doc: LocDict) -> dict[str, Metric]:
         side = body.get("side", "mean")
         if side not in SIDES:
             raise GraphError(f"metric '{name}': side must be one of {', '.join(SIDES)}", body.at("side"))
-        smooth = float(body.get("smooth", 0.0))
+        smooth = _seconds(body, "smooth", name, 0.0)
+        median = _seconds(body, "median", name, 0.0)
+        if kind != "level":
+            for key in LEVEL_ONLY:
+                if key in body:
+                    raise GraphError(f"metric '{name}': '{key}' belongs to a level metric", body.at(key))
         if kind == "expr":
-            out[name] = Metric(
-                name, kind, expr=_expr(body["expr"], set(out), body.at("expr")), side=side, smooth=smooth
-            )
+            expr = _expr(body["expr"], set(out), body.at("expr"))
+            out[name] = Metric(name, kind, expr=expr, side=side, smooth=smooth, median=median)
+            continue
+        if kind == "level":
+            out[name] = _level(name, body, out, smooth, median)
             continue
         joints = body[kind]
         if not isinstance(joints, list) or len(joints) != ARITY[kind] or not all(isinstance(j, str) for j in joints):
             raise GraphError(f"metric '{name}': {kind} takes {ARITY[kind]} joint names", body.at(kind))
-        out[name] = Metric(name, kind, tuple(joints), side=side, smooth=smooth)
+        out[name] = Metric(name, kind, tuple(joints), side=side, smooth=smooth, median=median)
     return out
+
+
+def _seconds(body: LocDict, key: str, metric: str, default: float) -> float:
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise GraphError(f"metric '{metric}': {key} must be a number of seconds >= 0, got {value!r}", body.at(key))
+    return float(value)
+
+
+def _level(name: str, body: LocDict, earlier: dict[str, Metric], smooth: float, median: float) -> Metric:
+    where = body.at("level")
+    items = body["level"] if isinstance(body["level"], list) else [body["level"]]
+    sources: list[tuple[str, int]] = []
+    for item in items:
+        text = str(item).strip()
+        sign = -1 if text.startswith("-") else 1
+        source = text.lstrip("+-").strip()
+        if source not in earlier:
+            raise GraphError(
+                f"metric '{name}': level of unknown metric '{source}' (metrics above it: "
+                f"{', '.join(earlier) or 'none'}){did_you_mean(source, earlier)}",
+                where,
+            )
+        sources.append((source, sign))
+    if not sources:
+        raise GraphError(f"metric '{name}': level needs metric names, e.g. level: [knee, -hip_height]", where)
+    ranges = body.get("min_range", 0.0)
+    ranges = ranges if isinstance(ranges, list) else [ranges] * len(sources)
+    if len(ranges) != len(sources) or not all(
+        isinstance(r, (int, float)) and not isinstance(r, bool) and r >= 0 for r in ranges
+    ):
+        raise GraphError(
+            f"metric '{name}': min_range must be a number >= 0 or one per level source ({len(sources)})",
+            body.at("min_range"),
+        )
+    window = body.get("window", 8.0)
+    if isinstance(window, bool) or not isinstance(window, (int, float)) or window <= 0:
+        raise GraphError(f"metric '{name}': window must be a number of seconds > 0", body.at("window"))
+    return Metric(
+        name, "level", smooth=smooth, median=median, sources=tuple(sources),
+        min_range=tuple(float(r) for r in ranges), window=float(window),
+    )  # fmt: skip
 
 
 UNSIDED = ("nose", "neck", "head_top", "upper_neck", "thorax", "pelvis")

@@ -1,0 +1,83 @@
+"""Streaming signal kernels for self-calibrating rep counting.
+
+``RunningMedian`` removes single-frame pose failures (a knee angle that drops to 50 degrees for
+one frame) before any smoothing spreads them out. ``RangeTracker`` learns the range of motion a
+person actually shows: its low and high follow the signal at once when it goes past them and
+otherwise relax towards it with a time constant, so the range follows a person who goes deeper
+or shallower and forgets a warm-up or an earlier set. A signal's *level* is its place in that
+range (0 at the low end, 1 at the high end); thresholds on levels are the same for a tall or short
+person, a front or side view, and a deep or shallow mover.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import deque
+
+
+class RunningQuantiles:
+    """Quantiles of the values seen in the last ``window`` seconds (at least the newest value)."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self.times: deque[float] = deque()
+        self.values: deque[float] = deque()
+        self.ordered: list[float] = []
+
+    def add(self, value: float, t: float) -> None:
+        self.times.append(t)
+        self.values.append(value)
+        bisect.insort(self.ordered, value)
+        while self.times[0] < t - self.window and len(self.times) > 1:
+            self.times.popleft()
+            del self.ordered[bisect.bisect_left(self.ordered, self.values.popleft())]
+
+    def quantile(self, q: float) -> float:
+        """Linear interpolation between the two nearest ranks (as numpy's default)."""
+        if not self.ordered:
+            return math.nan
+        pos = q * (len(self.ordered) - 1)
+        i = int(pos)
+        j = min(i + 1, len(self.ordered) - 1)
+        return self.ordered[i] + (pos - i) * (self.ordered[j] - self.ordered[i])
+
+
+class RunningMedian(RunningQuantiles):
+    """Median of the values seen in the last ``window`` seconds."""
+
+    def __call__(self, value: float, t: float) -> float:
+        self.add(value, t)
+        return self.quantile(0.5)
+
+
+class RangeTracker:
+    """The range a signal covers: its ``q`` and ``1 - q`` quantiles over the last ``window``
+    seconds. Quantiles rather than extremes, so a glitch or the moment of getting into position
+    does not set the range; a window of a few reps, so the range follows the person."""
+
+    def __init__(self, window: float, q: float = 0.1) -> None:
+        self.q = q
+        self.values = RunningQuantiles(window)
+        self.low = math.nan
+        self.high = math.nan
+
+    def __call__(self, value: float, t: float) -> None:
+        if math.isnan(value):
+            return
+        self.values.add(value, t)
+        self.low = self.values.quantile(self.q)
+        self.high = self.values.quantile(1.0 - self.q)
+
+    @property
+    def span(self) -> float:
+        return self.high - self.low if not math.isnan(self.low) else 0.0
+
+    def level(self, value: float, min_range: float) -> float:
+        """Where ``value`` lies in the range: 0 at the low end, 1 at the high end. A range narrower
+        than ``min_range`` counts as ``min_range`` wide, so movements smaller than that never span
+        the levels between which a rep is counted; NaN without a value or any range at all."""
+        span = max(self.span, min_range)
+        if math.isnan(value) or span <= 0.0:
+            return math.nan
+        return (value - self.low) / span
