@@ -81,6 +81,19 @@ _SITTING: Pose = {
     "foot_index": (1.15, 0.97),
 }
 
+# Lying on a bench (side view), head to the left, feet on the floor.
+_BENCH: Pose = {
+    "nose": (-1.3, -0.2),
+    "shoulder": (-1.0, -0.05),
+    "elbow": (-1.0, -0.5),
+    "wrist": (-1.0, -1.0),
+    "hip": (0.0, 0.0),
+    "knee": (0.55, -0.3),
+    "ankle": (0.7, 0.6),
+    "heel": (0.62, 0.65),
+    "foot_index": (0.9, 0.66),
+}
+
 
 @dataclass(frozen=True)
 class Exercise:
@@ -176,6 +189,22 @@ EXERCISES: dict[str, Exercise] = {
         _with(STAND, elbow=(0.28, -0.5), wrist=(0.3, 0.02)),
         _with(STAND, elbow=(0.72, -1.02), wrist=(1.2, -1.02)),
         view="front",
+    ),
+    "bench-press": Exercise(
+        _with(_BENCH, elbow=(-1.0, -0.5), wrist=(-1.0, -1.0)),
+        _with(_BENCH, elbow=(-0.75, 0.25), wrist=(-0.95, -0.45)),
+    ),
+    "front-raise": Exercise(
+        _with(STAND, elbow=(0.06, -0.48), wrist=(0.12, 0.02)),
+        _with(STAND, elbow=(0.5, -0.95), wrist=(1.0, -1.0)),
+    ),
+    "pull-up": Exercise(
+        _with(STAND, knee=(0.1, 0.9), ankle=(0.05, 1.8), elbow=(0.05, -1.5), wrist=(0.05, -2.0), nose=(0.1, -1.3)),
+        _with(STAND, knee=(0.1, 0.9), ankle=(0.05, 1.8), elbow=(0.4, -0.9), wrist=(0.1, -1.4), nose=(0.15, -1.35)),
+    ),
+    "tricep-pushdown": Exercise(
+        _with(STAND, shoulder=(0.1, -0.98), elbow=(0.12, -0.47), wrist=(0.6, -0.6)),
+        _with(STAND, shoulder=(0.1, -0.98), elbow=(0.12, -0.47), wrist=(0.2, 0.02)),
     ),
 }
 # Shoulders and hips sit apart in a front view.

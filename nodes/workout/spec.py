@@ -44,7 +44,7 @@ class Metric:
     median: float = 0.0
     sources: tuple[tuple[str, int], ...] = ()
     min_range: tuple[float, ...] = ()
-    window: float = 8.0
+    window: float = 10.0
 
     @property
     def sided(self) -> bool:
@@ -234,7 +234,7 @@ def _level(name: str, body: LocDict, earlier: dict[str, Metric], smooth: float, 
             f"metric '{name}': min_range must be a number >= 0 or one per level source ({len(sources)})",
             body.at("min_range"),
         )
-    window = body.get("window", 8.0)
+    window = body.get("window", 10.0)
     if isinstance(window, bool) or not isinstance(window, (int, float)) or window <= 0:
         raise GraphError(f"metric '{name}': window must be a number of seconds > 0", body.at("window"))
     return Metric(
