@@ -19,7 +19,7 @@ class RepCounter(Node):
 
     inputs = [In("keypoints", KEYPOINTS)]
     outputs = [
-        Out("state", RECORD, "exercise, state, reps, hold seconds, metrics, in position or not"),
+        Out("state", RECORD, "exercise, state, reps, metrics, in position or not and why, calibrated ranges"),
         Out("rep", EVENT, "one per repetition: number, start/end, duration, range of motion"),
     ]
     params = [Param("exercise", str, "squat", "workout name in graphs/workouts, or a workout YAML file")]
@@ -44,15 +44,19 @@ class RepCounter(Node):
         kp = keypoints
         t = float(self.timestamp)
         values = self.metrics(kp, body_scale(kp), t)
-        gated = self._in_position(kp, values)
-        event = self.machine.step(values, t, gated)
+        blocked = self._gate_blocks(kp, values)
+        event = self.machine.step(values, t, blocked is None)
         record = {
             "exercise": self.workout.exercise,
             "state": self.machine.state,
             "reps": self.machine.reps,
-            "in_position": gated,
+            "in_position": blocked is None,
             "metrics": {k: (None if math.isnan(v) else round(v, 4)) for k, v in values.items()},
         }
+        if blocked is not None:
+            record["gate"] = blocked
+        if self.metrics.ranges:
+            record["calibration"] = self.metrics.calibration()
         if self.workout.hold:
             record["hold_seconds"] = round(self.machine.hold_seconds, 3)
         out: dict[str, Any] = {"state": record}
@@ -60,11 +64,15 @@ class RepCounter(Node):
             out["rep"] = event
         return out
 
-    def _in_position(self, kp: Keypoints, values: dict[str, float]) -> bool:
+    def _gate_blocks(self, kp: Keypoints, values: dict[str, float]) -> str | None:
+        """Why nothing may count on this frame (no person, a joint unseen, the gate condition
+        false), or None when the person is in position."""
         w = self.workout
         if kp.presence < 0.5:
-            return False
+            return "no person"
         for joint in w.gate_visible:
             if not any(self.metrics.visible(kp, s) for s in spec.sides_of(joint)):
-                return False
-        return w.gate_when is None or bool(w.gate_when(values))
+                return f"{joint} not seen"
+        if w.gate_when is not None and not w.gate_when(values):
+            return f"not {w.gate_when.text}"
+        return None
