@@ -72,7 +72,11 @@ def scores(rows: list[dict]) -> dict:
     errors = [abs(r["counted"] - r["true"]) / r["true"] for r in rows]
     within = [abs(r["counted"] - r["true"]) <= 1 for r in rows]
     n = len(rows)
-    return {"sequences": n, "mae": round(sum(errors) / n, 4) if n else None, "obo": round(sum(within) / n, 4) if n else None}
+    return {
+        "sequences": n,
+        "mae": round(sum(errors) / n, 4) if n else None,
+        "obo": round(sum(within) / n, 4) if n else None,
+    }
 
 
 def main() -> None:
@@ -125,7 +129,10 @@ def main() -> None:
         print(f"  counting them as 0 reps: MAE {with_empty['mae']:.3f} OBO {with_empty['obo']:.2f}")
     print("worst:", ", ".join(f"{r['name']} {r['counted']}/{r['true']}" for r in worst))
     print("published:", ", ".join(f"{k} MAE {v['mae']} OBO {v['obo']}" for k, v in PUBLISHED.items() if k != "note"))
-    print(f"{len(rows)} sequences, {frames} frames in {seconds:.1f} s ({frames / seconds:.0f} frames/s, {args.workers} workers)")
+    print(
+        f"{len(rows)} sequences, {frames} frames in {seconds:.1f} s "
+        f"({frames / seconds:.0f} frames/s, {args.workers} workers)"
+    )
     print(
         json.dumps(
             {

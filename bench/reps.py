@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from dataflow import Packet, load_graph  # noqa: E402
 from dataflow.runtime import Runtime  # noqa: E402
+from nodes.workout import spec  # noqa: E402
 from nodes.workout.energy import EnergyMeter  # noqa: E402
 from nodes.workout.filters import ButterworthFilter, OneEuroFilter  # noqa: E402
 from nodes.workout.motion import Take, keypoints_sequence  # noqa: E402
@@ -111,6 +112,11 @@ def main() -> None:
         per_frame_us(ButterworthFilter, _defaults(ButterworthFilter), frames), 2
     )
     report["rep_counter_us_per_frame"] = round(per_frame_us(RepCounter, {"exercise": "squat"}, frames), 2)
+    # The costliest workout bounds the counter: every shipped one on the same frames.
+    costs = {w: per_frame_us(RepCounter, {"exercise": w}, frames) for w in spec.available()}
+    slowest = max(costs, key=costs.__getitem__)
+    report["rep_counter_us_per_frame_slowest"] = {"exercise": slowest, "us": round(costs[slowest], 2)}
+    report["counter_plus_filter_ms_slowest"] = round((costs[slowest] + report["one_euro_us_per_frame_33"]) / 1e3, 4)
     report["energy_us_per_frame"] = round(per_frame_us(EnergyMeter, _defaults(EnergyMeter), frames), 2)
     for exercise in ("squat", "push-up", "jumping-jack", "bicep-curl"):
         report[f"athlete_{exercise}"] = athlete_tracking(exercise)
