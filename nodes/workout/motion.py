@@ -247,6 +247,7 @@ class Take:
     size: tuple[int, int] = (640, 480)
     seed: int = 0
     variation: float = 0.08  # rep-to-rep variation of depth and speed
+    amplitude: float = 1.0  # fraction of the way from rest to peak a rep goes
 
 
 def phase_track(take: Take) -> Iterator[tuple[float, float]]:
@@ -256,7 +257,7 @@ def phase_track(take: Take) -> Iterator[tuple[float, float]]:
     dt = 1.0 / take.fps
     segments: list[tuple[float, float]] = [(take.lead_seconds, 0.0)]
     for _ in range(take.reps):
-        depth = 1.0 - take.variation * rng.random()
+        depth = take.amplitude * (1.0 - take.variation * rng.random())
         duration = take.rep_seconds * (1.0 + take.variation * (rng.random() - 0.5))
         segments.append((duration, depth))
         segments.append((take.pause_seconds * (0.5 + rng.random()), 0.0))

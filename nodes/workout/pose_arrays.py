@@ -31,6 +31,11 @@ def load(path: str | Path) -> np.ndarray:
         data = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise PoseArrayError(f"not a numpy array file ({exc})") from None
+    return load_array(data)
+
+
+def load_array(data: np.ndarray) -> np.ndarray:
+    """A pose-sequence array in any of the accepted layouts as float32 (T, 33, 3)."""
     if not isinstance(data, np.ndarray) or not np.issubdtype(data.dtype, np.number):
         raise PoseArrayError("not a numeric array")
     if data.ndim == 1 and data.size == 0:
