@@ -50,4 +50,9 @@ def test_readme_workout_example_is_a_valid_workout(tmp_path: Path) -> None:
     path = tmp_path / "w.yaml"
     path.write_text(block.split("```")[0])
     workout = spec.load(str(path))
-    assert workout.rep == ("up", "down", "up") and set(workout.metrics) == {"knee", "depth"}
+    assert workout.rep == ("up", "down", "up") and set(workout.metrics) == {"knee", "hips", "low"}
+    from workout_helpers import count
+
+    from nodes.workout.motion import Take
+
+    assert count(str(path), Take("squat", reps=4, amplitude=0.6, seed=9))[0] == 4
