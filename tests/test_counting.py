@@ -125,7 +125,7 @@ def test_long_sets_slow_and_fast_reps_on_the_unit_square(exercise: str, reps: in
     assert count_array(exercise, unit_square_array(take)) == reps
 
 
-@pytest.mark.parametrize(("exercise", "reps", "seconds"), [("push-up", 8, 5.0), ("front-raise", 40, 0.6)])
+@pytest.mark.parametrize(("exercise", "reps", "seconds"), [("push-up", 8, 5.0), ("front-raise", 40, 0.5), ("squat", 30, 0.5)])
 def test_long_sets_slow_and_fast_reps(exercise: str, reps: int, seconds: float) -> None:
     got, _, _ = count(exercise, Take(exercise, reps=reps, rep_seconds=seconds, pause_seconds=0.2, seed=1))
     assert got == reps
@@ -191,6 +191,7 @@ rep: [up, down, up]
         ("min_range: 30", "min_range: [30, 1]", 4, "min_range must be a number >= 0 or one per level source (1)"),
         ("angle: [hip, knee, ankle]}", "angle: [hip, knee, ankle], window: 3}", 3, "'window' belongs to a level"),
         ("min_range: 30", "min_range: 30, median: fast", 4, "median must be a number of seconds"),
+        ("rep: [up, down, up]", "rep: [up, down, up]\nmin_rep_time: -1", 9, "min_rep_time must be a number of seconds"),
     ],
 )
 def test_level_mistakes_name_file_and_line(tmp_path: Path, old: str, new: str, line: int, message: str) -> None:

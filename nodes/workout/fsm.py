@@ -94,6 +94,11 @@ class RepMachine:
         n = len(w.rep)
         if len(self.history) >= n and tuple(s for s, _ in self.history[-n:]) == w.rep:
             start = self.history[-n + 1][1]
+            if t - start < w.min_rep_time:
+                # Faster than any person moves: pose noise crossing the hysteresis, not a rep.
+                self.history = self.history[-1:]
+                self.extremes = [math.inf, -math.inf]
+                return None
             self.reps += 1
             lo, hi = self.extremes
             ok = math.isfinite(lo) and math.isfinite(hi)

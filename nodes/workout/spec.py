@@ -24,7 +24,10 @@ SIDES = ("mean", "min", "max", "left", "right", "best")
 GATE_KEYS = ("visible", "when", "min_time")
 METRIC_KEYS = (*KINDS, "side", "smooth", "median", "min_range", "window")
 LEVEL_ONLY = ("min_range", "window")
-TOP_KEYS = ("exercise", "description", "metrics", "gate", "states", "rep", "hold", "range_metric", "min_confidence")
+TOP_KEYS = (
+    "exercise", "description", "metrics", "gate", "states", "rep", "hold", "range_metric", "min_confidence",
+    "min_rep_time",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Workout:
     hold: str | None = None
     range_metric: str | None = None
     min_confidence: float = 0.5
+    min_rep_time: float = 0.1
     description: str = ""
     source: str = ""
     required: tuple[str, ...] = field(default=())
@@ -135,10 +139,11 @@ def load(name: str) -> Workout:
         rep=rep,
         gate_visible=visible,
         gate_when=when,
-        gate_min_time=float(gate.get("min_time", 0.5)),
+        gate_min_time=float(gate.get("min_time", 1.5)),
         hold=hold,
         range_metric=range_metric,
         min_confidence=float(doc.get("min_confidence", 0.5)),
+        min_rep_time=_seconds(doc, "min_rep_time", "", 0.1),  # a 0.5 s rep spends about 0.12 s past the far level
         description=str(doc.get("description", "")),
         source=str(path),
         required=required,
@@ -204,7 +209,8 @@ def _metrics(doc: LocDict) -> dict[str, Metric]:
 def _seconds(body: LocDict, key: str, metric: str, default: float) -> float:
     value = body.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise GraphError(f"metric '{metric}': {key} must be a number of seconds >= 0, got {value!r}", body.at(key))
+        owner = f"metric '{metric}': " if metric else ""
+        raise GraphError(f"{owner}{key} must be a number of seconds >= 0, got {value!r}", body.at(key))
     return float(value)
 
 
