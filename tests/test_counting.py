@@ -125,7 +125,9 @@ def test_long_sets_slow_and_fast_reps_on_the_unit_square(exercise: str, reps: in
     assert count_array(exercise, unit_square_array(take)) == reps
 
 
-@pytest.mark.parametrize(("exercise", "reps", "seconds"), [("push-up", 8, 5.0), ("front-raise", 40, 0.5), ("squat", 30, 0.5)])
+@pytest.mark.parametrize(
+    ("exercise", "reps", "seconds"), [("push-up", 8, 5.0), ("front-raise", 40, 0.5), ("squat", 30, 0.5)]
+)
 def test_long_sets_slow_and_fast_reps(exercise: str, reps: int, seconds: float) -> None:
     got, _, _ = count(exercise, Take(exercise, reps=reps, rep_seconds=seconds, pause_seconds=0.2, seed=1))
     assert got == reps
