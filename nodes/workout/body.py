@@ -18,14 +18,21 @@ def _torso_indices(names: tuple[str, ...]) -> tuple[int, ...] | None:
 
 def body_scale(kp: Keypoints, min_confidence: float = 0.5) -> float:
     """Size of the person in pixels: the torso length (shoulder midpoint to hip midpoint) when
-    those joints are seen, else half the sum of the keypoint box's sides."""
+    those joints are seen, else one side's shoulder-to-hip length (so a joint dropping out for a
+    frame does not change the unit), else half the sum of the keypoint box's sides."""
     idx = _torso_indices(kp.names)
     conf, xy = kp.confidence, kp.xy
-    if idx is not None and min(conf[i] for i in idx) >= min_confidence:
+    if idx is not None:
         ls, rs, lh, rh = (xy[i] for i in idx)
-        torso = math.hypot((ls[0] + rs[0] - lh[0] - rh[0]) / 2, (ls[1] + rs[1] - lh[1] - rh[1]) / 2)
-        if torso > 1.0:
-            return float(torso)
+        seen = [conf[i] >= min_confidence for i in idx]
+        if all(seen):
+            torso = math.hypot((ls[0] + rs[0] - lh[0] - rh[0]) / 2, (ls[1] + rs[1] - lh[1] - rh[1]) / 2)
+            if torso > 1.0:
+                return float(torso)
+        for shoulder, hip, both_seen in ((ls, lh, seen[0] and seen[2]), (rs, rh, seen[1] and seen[3])):
+            side = math.hypot(shoulder[0] - hip[0], shoulder[1] - hip[1]) if both_seen else 0.0
+            if side > 1.0:
+                return float(side)
     sure = xy[conf >= min_confidence]
     if len(sure) < 2:
         sure = xy

@@ -94,6 +94,19 @@ _BENCH: Pose = {
     "foot_index": (0.9, 0.66),
 }
 
+# Hinged at the hips with a flat back (side view), knees soft.
+_BENT_OVER: Pose = {
+    "nose": (1.0, -0.7),
+    "shoulder": (0.75, -0.55),
+    "elbow": (0.8, -0.05),
+    "wrist": (0.82, 0.45),
+    "hip": (0.0, 0.0),
+    "knee": (0.25, 0.9),
+    "ankle": (0.0, 1.8),
+    "heel": (-0.08, 1.87),
+    "foot_index": (0.22, 1.88),
+}
+
 
 @dataclass(frozen=True)
 class Exercise:
@@ -205,6 +218,51 @@ EXERCISES: dict[str, Exercise] = {
     "tricep-pushdown": Exercise(
         _with(STAND, shoulder=(0.1, -0.98), elbow=(0.12, -0.47), wrist=(0.6, -0.6)),
         _with(STAND, shoulder=(0.1, -0.98), elbow=(0.12, -0.47), wrist=(0.2, 0.02)),
+    ),
+    "lat-pulldown": Exercise(
+        _with(_SITTING, elbow=(0.1, -1.5), wrist=(0.15, -2.0)),
+        _with(_SITTING, elbow=(-0.15, -0.6), wrist=(0.15, -1.05)),
+    ),
+    "hip-thrust": Exercise(
+        _with(
+            _BENCH,
+            shoulder=(-0.9, -0.45),
+            nose=(-1.2, -0.65),
+            elbow=(-0.6, -0.3),
+            wrist=(-0.3, -0.2),
+            knee=(0.7, -0.6),
+            ankle=(0.95, 0.3),
+            heel=(0.9, 0.35),
+            foot_index=(1.15, 0.35),
+        ),
+        _with(
+            _BENCH,
+            shoulder=(-1.0, 0.0),
+            nose=(-1.3, -0.15),
+            elbow=(-0.65, 0.05),
+            wrist=(-0.3, 0.0),
+            knee=(0.95, 0.0),
+            ankle=(1.0, 0.9),
+            heel=(0.95, 0.95),
+            foot_index=(1.2, 0.95),
+        ),
+    ),
+    "tricep-dips": Exercise(
+        _with(STAND, elbow=(0.05, -0.5), wrist=(0.1, 0.0), knee=(0.35, 0.8), ankle=(0.2, 1.6)),
+        _with(STAND, elbow=(-0.4, -0.8), wrist=(0.1, -0.55), knee=(0.35, 0.8), ankle=(0.2, 1.6)),
+    ),
+    "t-bar-row": Exercise(
+        _with(_BENT_OVER, elbow=(0.8, -0.05), wrist=(0.82, 0.45)),
+        _with(_BENT_OVER, elbow=(0.3, -0.5), wrist=(0.62, -0.15)),
+    ),
+    "chest-fly": Exercise(
+        _with(_SITTING, knee=(0.25, 0.0), ankle=(0.25, 0.9), elbow=(0.75, -0.85), wrist=(1.25, -0.8)),
+        _with(_SITTING, knee=(0.25, 0.0), ankle=(0.25, 0.9), elbow=(0.3, -0.8), wrist=(-0.1, -0.75)),
+        view="front",
+    ),
+    "romanian-deadlift": Exercise(
+        STAND,
+        _with(_BENT_OVER, knee=(0.12, 0.93), elbow=(0.78, 0.0), wrist=(0.75, 0.5), nose=(1.05, -0.55)),
     ),
 }
 # Shoulders and hips sit apart in a front view.
