@@ -146,6 +146,12 @@ class Node:
         pending and emits results in order (asynchronous inference)."""
         return 1
 
+    def ended(self) -> float:
+        """Called once when this node's stream has ended normally, before ``close``. Returns how
+        many seconds the engine keeps the node up before closing it (``math.inf``: until the run is
+        stopped); a view that shows the end of a session stays reachable that long."""
+        return 0.0
+
     def close(self) -> None:
         """Flush and release resources; called once after the last packet, also after errors."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import signal
 import threading
 import time
@@ -174,6 +175,8 @@ class Worker:
             else:
                 self._run_joined(self.in_flight_limit())
             self.emit_eos()
+            self.stats.finished = time.perf_counter()
+            self._linger()
         except _Failed:
             self.inbox.discard()
             self.emit_eos()
@@ -182,10 +185,17 @@ class Worker:
         except BaseException as exc:
             self.runtime.fail(NodeFailure(self.name, None, exc, traceback.format_exc()))
         finally:
-            self.stats.finished = time.perf_counter()
+            self.stats.finished = self.stats.finished or time.perf_counter()
             self._close()
             self.done = True
             self.runtime.worker_done()
+
+    def _linger(self) -> None:
+        """Keep nodes that asked for it up after their stream ended, until the time passes or the
+        run is stopped (Ctrl-C, a failure elsewhere)."""
+        seconds = max((node.ended() for node in self.nodes()), default=0.0)
+        if seconds > 0 and not self.runtime.stop_event.is_set():
+            self.runtime.stop_event.wait(None if math.isinf(seconds) else seconds)
 
     def in_flight_limit(self) -> int:
         return self.first.max_in_flight() if self.first is not None else 1
@@ -603,7 +613,9 @@ class Runtime:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        return self._result(time.perf_counter() - t0)
+        # Time spent lingering after the streams ended is not work: fps counts until the last end.
+        ends = [w.stats.finished for w in self.workers.values() if w.stats.finished]
+        return self._result((max(ends) if ends else time.perf_counter()) - t0)
 
     def _install_signals(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():

@@ -71,6 +71,27 @@ _ALLOWED = (
 )  # fmt: skip
 
 
+_OP_TEXT = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+
+
+def comparisons(expr: Expr) -> list[tuple[str, str, float]]:
+    """Every ``name OP number`` (or ``number OP name``, turned round) in the expression: the
+    thresholds a plot of that metric can draw."""
+    flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+    out = []
+    for node in ast.walk(expr.tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        operands = [node.left, *node.comparators]
+        for op, a, b in zip(node.ops, operands, operands[1:], strict=False):
+            text = _OP_TEXT[type(op)]
+            if isinstance(a, ast.Name) and isinstance(b, ast.Constant):
+                out.append((a.id, text, float(b.value)))
+            elif isinstance(a, ast.Constant) and isinstance(b, ast.Name):
+                out.append((b.id, flipped[text], float(a.value)))
+    return out
+
+
 def _eval(node: ast.AST, values: Mapping[str, float]) -> float:
     if isinstance(node, ast.Constant):
         return float(node.value)

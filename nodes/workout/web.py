@@ -1,0 +1,283 @@
+"""Live view in the browser: a sink that serves a page (frame, skeleton, count, state, energy,
+the workout's main metric with its thresholds, finished reps) and pushes updates over a WebSocket.
+
+The graph never waits for a viewer: ``process`` only swaps in the newest values and wakes the
+viewers. Each viewer has its own task on the server's event loop that sends the newest state it
+has not sent yet, so a slow or stalled browser skips frames and holds up nobody. Frames are JPEG
+encoded only while someone watches, once per frame however many watch, on the server's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from aiohttp import WSMsgType, web
+
+from dataflow import EVENT, FRAME, KEYPOINTS, RECORD, DataflowError, In, Node, Param, UserError
+from nodes.jsonutil import dumps
+from nodes.pose.keypoints import Keypoints
+from nodes.pose.schemas import SKELETON
+
+from . import spec
+from .expr import comparisons
+
+STATIC = Path(__file__).with_name("web_static")
+STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+
+
+def plot_spec(exercise: str) -> dict[str, Any] | None:
+    """The metric a workout's states are decided on, and the thresholds of each state."""
+    try:
+        workout = spec.load(exercise)
+    except DataflowError:
+        return None
+    found = [(s.name, *c) for s in workout.states.values() for c in comparisons(s.enter)]
+    if not found:
+        return None
+    names = [metric for _, metric, _, _ in found]
+    metric = max(dict.fromkeys(names), key=names.count)
+    thresholds = [{"state": st, "op": op, "value": v} for st, m, op, v in found if m == metric]
+    return {"metric": metric, "thresholds": thresholds}
+
+
+@dataclass
+class Shared:
+    """What the graph thread hands to the server thread; replaced whole, never mutated."""
+
+    seq: int = -1
+    state: dict[str, Any] = field(default_factory=dict)
+    frame: np.ndarray | None = None
+
+
+class LiveView(Node):
+    """Serve a live page of the session at http://HOST:PORT/ and push updates to every viewer."""
+
+    inputs = [
+        In("frame", FRAME, optional=True),
+        In("keypoints", KEYPOINTS, optional=True),
+        In("state", RECORD, optional=True),
+        In("energy", RECORD, optional=True),
+        In("rep", EVENT, optional=True),
+    ]
+    params = [
+        Param("host", str, "127.0.0.1", "address to listen on (0.0.0.0 serves the network)"),
+        Param("port", int, 8765, "TCP port (0: any free port)", min=0, max=65535),
+        Param("linger", float, math.inf, "seconds the page stays up after the input ends (inf: until Ctrl-C)", min=0),
+        Param("max_fps", float, 15.0, "updates per second sent to each viewer at most", min=0.1),
+        Param("jpeg_quality", int, 70, "JPEG quality of the frames sent", min=10, max=100),
+        Param("max_width", int, 960, "frames wider than this are scaled down before encoding", min=64),
+    ]
+
+    def setup(self) -> None:
+        self.shared = Shared()
+        self.reps: list[dict[str, Any]] = []
+        self.rep_energy: float | None = None
+        self.summary_doc: dict[str, Any] | None = None
+        self.plot: dict[str, Any] | None = None
+        self.plot_for: str | None = None
+        self.t0 = time.perf_counter()
+        self.first_t: float | None = None
+        self.frames = 0
+        self.viewers = 0
+        self.jpeg: tuple[int, bytes] | None = None
+        self.ready = threading.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.wake: asyncio.Event | None = None
+        self.error: str | None = None
+        self.bound_address, self.bound_port = self.host, self.port
+        self.thread = threading.Thread(target=self._serve, name=f"{self.name}-http", daemon=True)
+        self.thread.start()
+        self.ready.wait(10)
+        if self.error is not None:
+            raise UserError(f"node '{self.name}': cannot serve on {self.host}:{self.port}: {self.error}")
+        print(f"live view: {self.url}", flush=True)
+
+    # -- the graph's thread -------------------------------------------------------
+    def process(
+        self, frame: np.ndarray | None, keypoints: Keypoints | None, state: dict | None, energy: dict | None, rep: Any
+    ) -> None:
+        self.frames += 1
+        self.first_t = float(self.timestamp) if self.first_t is None else self.first_t
+        if rep is not None:
+            event = rep.to_dict()
+            if energy is not None and "rep_energy" in energy:
+                event["energy"] = energy["rep_energy"]
+            self.reps = [*self.reps, event]
+        if self.viewers == 0:
+            # Nobody watches: keep /api/state current, hand over no keypoints and no frame.
+            self.shared = Shared(self.seq, self._state(None, state, energy), None)
+            return
+        self.shared = Shared(self.seq, self._state(keypoints, state, energy), frame)
+        self._wake()
+
+    def _state(self, kp: Keypoints | None, state: dict | None, energy: dict | None) -> dict[str, Any]:
+        state = state or {}
+        exercise = state.get("exercise")
+        if exercise and exercise != self.plot_for:
+            self.plot_for, self.plot = exercise, plot_spec(exercise)
+        elapsed = time.perf_counter() - self.t0
+        out: dict[str, Any] = {
+            "seq": self.seq,
+            "t": round(float(self.timestamp), 3),
+            "exercise": exercise,
+            "reps": state.get("reps", 0),
+            "state": state.get("state"),
+            "in_position": state.get("in_position"),
+            "hold_seconds": state.get("hold_seconds"),
+            "metrics": state.get("metrics", {}),
+            "energy": None if energy is None else energy.get("score"),
+            "fps": round(self.frames / elapsed, 1) if elapsed > 0 else None,
+            "plot": self.plot,
+            "rep_list": self.reps,
+            "ended": False,
+        }
+        if kp is not None:
+            out["keypoints"] = {
+                "names": list(kp.names),
+                "xy": np.round(kp.xy.astype(np.float64), 1).tolist(),
+                "confidence": np.round(kp.confidence.astype(np.float64), 2).tolist(),
+                "presence": round(float(kp.presence), 3),
+                "size": list(kp.image_size),
+                "skeleton": [[a, b] for a, b in SKELETON if a in kp.names and b in kp.names],
+            }
+        return out
+
+    def ended(self) -> float:
+        last = self.shared
+        summary = {
+            "exercise": last.state.get("exercise"),
+            "reps": last.state.get("reps", 0),
+            "frames": self.frames,
+            "seconds": round(last.state.get("t", 0.0) - (self.first_t or 0.0), 2),
+            "rep_events": self.reps,
+        }
+        self.summary_doc = summary
+        self.shared = Shared(last.seq, {**last.state, "ended": True, "summary": summary}, last.frame)
+        self._wake()
+        if self.linger > 0:
+            print(f"live view: input ended; the page stays up at {self.url}", flush=True)
+        return self.linger
+
+    def close(self) -> None:
+        if self.loop is not None and self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+
+    def summary(self) -> dict[str, Any] | None:
+        return {"live_view": self.url}
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.bound_port}/"
+
+    def _wake(self) -> None:
+        if self.loop is not None and self.wake is not None and self.viewers:
+            self.loop.call_soon_threadsafe(self.wake.set)
+
+    # -- the server's thread ------------------------------------------------------
+    def _serve(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        self.wake = asyncio.Event()
+        app = web.Application()
+        app.router.add_get("/", self._page)
+        app.router.add_get("/api/state", self._api_state)
+        app.router.add_get("/ws", self._socket)
+        app.router.add_get("/static/{name}", self._static)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        try:
+            self.loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, self.host, self.port)
+            self.loop.run_until_complete(site.start())
+            sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+            if sockets:
+                self.bound_address = sockets[0].getsockname()[0]
+                self.bound_port = sockets[0].getsockname()[1]
+        except OSError as exc:
+            self.error = exc.strerror or str(exc)
+            self.ready.set()
+            return
+        self.ready.set()
+        try:
+            self.loop.run_forever()
+        finally:
+            self.loop.run_until_complete(runner.cleanup())
+            self.loop.close()
+
+    async def _page(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "index.html", headers={"Content-Type": "text/html"})
+
+    async def _static(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        path = (STATIC / name).resolve()
+        # Only the node's own files: no '..', no encoded separators, nothing outside the folder.
+        if path.parent != STATIC.resolve() or path.suffix not in STATIC_TYPES or not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Content-Type": STATIC_TYPES[path.suffix]})
+
+    async def _api_state(self, request: web.Request) -> web.Response:
+        state = {k: v for k, v in self.shared.state.items() if k != "keypoints"}
+        return web.Response(text=dumps(state), content_type="application/json")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=20)
+        await ws.prepare(request)
+        self.viewers += 1
+        sender = asyncio.ensure_future(self._send_loop(ws))
+        try:
+            async for msg in ws:
+                if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                    break
+        finally:
+            self.viewers -= 1
+            sender.cancel()
+        return ws
+
+    async def _send_loop(self, ws: web.WebSocketResponse) -> None:
+        assert self.wake is not None
+        sent: tuple[int, bool] | None = None
+        interval = 1.0 / self.max_fps
+        while not ws.closed:
+            shared = self.shared
+            if (shared.seq, bool(shared.state.get("ended"))) == sent:
+                self.wake.clear()
+                await self.wake.wait()
+                continue
+            started = time.monotonic()
+            jpeg = await self._jpeg(shared)
+            await ws.send_str(dumps({**shared.state, "frame": jpeg is not None}))
+            if jpeg is not None:
+                await ws.send_bytes(jpeg)
+            sent = (shared.seq, bool(shared.state.get("ended")))
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+    async def _jpeg(self, shared: Shared) -> bytes | None:
+        if shared.frame is None:
+            return None
+        if self.jpeg is not None and self.jpeg[0] == shared.seq:
+            return self.jpeg[1]
+        frame = shared.frame
+        loop = asyncio.get_running_loop()
+        data = await loop.run_in_executor(None, _encode, frame, self.max_width, self.jpeg_quality)
+        self.jpeg = (shared.seq, data)
+        return data
+
+
+def _encode(frame: np.ndarray, max_width: int, quality: int) -> bytes:
+    if frame.shape[1] > max_width:
+        scale = max_width / frame.shape[1]
+        frame = cv2.resize(frame, (max_width, int(frame.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return buf.tobytes()
+

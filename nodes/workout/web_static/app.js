@@ -1,0 +1,159 @@
+// Live view of a dataflow session: state as JSON text messages, the frame as a JPEG binary message.
+// Every string from the graph goes into the page as text (textContent), never as HTML.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const frameCanvas = $("frame");
+const frameCtx = frameCanvas.getContext("2d");
+const plotCanvas = $("plot");
+const plotCtx = plotCanvas.getContext("2d");
+const PLOT_SECONDS = 10;
+let latest = null;
+let history = [];
+let shownReps = 0;
+
+function fmt(value, digits) {
+  return value === null || value === undefined ? "-" : Number(value).toFixed(digits);
+}
+
+function jointColour(c) {
+  // red (unsure) to green (sure), like the annotated video
+  return `rgb(${Math.round(255 * (1 - c))}, ${Math.round(255 * c)}, 60)`;
+}
+
+function drawSkeleton(kp) {
+  if (!kp || kp.presence < 0.5) return;
+  const sx = frameCanvas.width / kp.size[0];
+  const sy = frameCanvas.height / kp.size[1];
+  const index = new Map(kp.names.map((n, i) => [n, i]));
+  frameCtx.lineWidth = 3;
+  frameCtx.strokeStyle = "#0cf";
+  for (const [a, b] of kp.skeleton) {
+    const i = index.get(a), j = index.get(b);
+    if (Math.min(kp.confidence[i], kp.confidence[j]) < 0.5) continue;
+    frameCtx.beginPath();
+    frameCtx.moveTo(kp.xy[i][0] * sx, kp.xy[i][1] * sy);
+    frameCtx.lineTo(kp.xy[j][0] * sx, kp.xy[j][1] * sy);
+    frameCtx.stroke();
+  }
+  kp.xy.forEach(([x, y], i) => {
+    frameCtx.fillStyle = jointColour(kp.confidence[i]);
+    frameCtx.beginPath();
+    frameCtx.arc(x * sx, y * sy, 4, 0, 2 * Math.PI);
+    frameCtx.fill();
+  });
+}
+
+function drawFrame(image) {
+  if (image) {
+    if (frameCanvas.width !== image.width) {
+      frameCanvas.width = image.width;
+      frameCanvas.height = image.height;
+    }
+    frameCtx.drawImage(image, 0, 0, frameCanvas.width, frameCanvas.height);
+  } else {
+    frameCtx.fillStyle = "#000";
+    frameCtx.fillRect(0, 0, frameCanvas.width, frameCanvas.height);
+  }
+  if (latest) drawSkeleton(latest.keypoints);
+}
+
+function drawPlot() {
+  const w = plotCanvas.width, h = plotCanvas.height;
+  plotCtx.fillStyle = "#1d1d1d";
+  plotCtx.fillRect(0, 0, w, h);
+  const plot = latest && latest.plot;
+  if (!plot || history.length < 2) return;
+  const values = history.map((p) => p.v).filter((v) => v !== null);
+  const limits = plot.thresholds.map((t) => t.value);
+  let lo = Math.min(...values, ...limits), hi = Math.max(...values, ...limits);
+  if (hi - lo < 1e-6) { hi += 1; lo -= 1; }
+  const pad = (hi - lo) * 0.1;
+  lo -= pad; hi += pad;
+  const tEnd = history[history.length - 1].t;
+  const x = (t) => w * (1 - (tEnd - t) / PLOT_SECONDS);
+  const y = (v) => h * (1 - (v - lo) / (hi - lo));
+  plotCtx.setLineDash([6, 4]);
+  plotCtx.font = "12px system-ui";
+  for (const t of plot.thresholds) {
+    plotCtx.strokeStyle = "#888";
+    plotCtx.beginPath();
+    plotCtx.moveTo(0, y(t.value));
+    plotCtx.lineTo(w, y(t.value));
+    plotCtx.stroke();
+    plotCtx.fillStyle = "#bbb";
+    plotCtx.fillText(`${t.state} ${t.op} ${t.value}`, 4, y(t.value) - 3);
+  }
+  plotCtx.setLineDash([]);
+  plotCtx.strokeStyle = "#fc0";
+  plotCtx.lineWidth = 2;
+  plotCtx.beginPath();
+  let started = false;
+  for (const p of history) {
+    if (p.v === null) { started = false; continue; }
+    if (started) plotCtx.lineTo(x(p.t), y(p.v)); else plotCtx.moveTo(x(p.t), y(p.v));
+    started = true;
+  }
+  plotCtx.stroke();
+}
+
+function addRepRows(reps) {
+  const body = $("rep-table").querySelector("tbody");
+  for (const rep of reps.slice(shownReps)) {
+    const row = body.insertRow(0);
+    for (const text of [rep.rep, `${fmt(rep.duration, 2)} s`, fmt(rep.range_of_motion, 1), fmt(rep.energy, 3)]) {
+      row.insertCell().textContent = String(text);
+    }
+  }
+  shownReps = reps.length;
+}
+
+function showState(s) {
+  latest = s;
+  $("exercise").textContent = s.exercise || "no exercise";
+  $("reps").textContent = String(s.reps);
+  $("state").textContent = s.state || (s.in_position === false ? "out of position" : "-");
+  $("fps").textContent = s.fps ? `${s.fps} fps` : "";
+  const energy = s.energy === null || s.energy === undefined ? 0 : s.energy;
+  $("energy-fill").style.height = `${Math.max(0, Math.min(100, energy))}%`;
+  $("energy-value").textContent = fmt(s.energy, 0);
+  if (s.plot) {
+    const v = s.metrics[s.plot.metric];
+    history.push({ t: s.t, v: v === undefined ? null : v });
+    history = history.filter((p) => p.t >= s.t - PLOT_SECONDS);
+    $("plot-label").textContent = `${s.plot.metric}, last ${PLOT_SECONDS} s`;
+  }
+  drawPlot();
+  addRepRows(s.rep_list || []);
+  if (s.ended && s.summary) {
+    $("status").textContent = "ended";
+    const sum = s.summary;
+    $("summary-text").textContent =
+      `${sum.exercise || "no exercise"}: ${sum.reps} reps in ${fmt(sum.seconds, 1)} s (${sum.frames} frames)`;
+    $("summary").hidden = false;
+  }
+}
+
+function connect() {
+  const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+  socket.binaryType = "blob";
+  socket.onopen = () => { $("status").textContent = "live"; $("status").classList.remove("off"); };
+  socket.onmessage = async (msg) => {
+    if (typeof msg.data === "string") {
+      showState(JSON.parse(msg.data));
+      if (!latest.frame) drawFrame(null);  // no picture in this graph: the skeleton on black
+      return;
+    }
+    const image = await createImageBitmap(msg.data);
+    drawFrame(image);
+  };
+  socket.onclose = () => {
+    if (latest && latest.ended) return;
+    $("status").textContent = "disconnected, retrying";
+    $("status").classList.add("off");
+    setTimeout(connect, 1000);
+  };
+}
+
+drawFrame(null);
+connect();
