@@ -280,4 +280,3 @@ def _encode(frame: np.ndarray, max_width: int, quality: int) -> bytes:
     if not ok:
         raise RuntimeError("JPEG encoding failed")
     return buf.tobytes()
-
