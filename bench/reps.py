@@ -3,7 +3,10 @@ alternating), per-frame cost of the filters, the rep state machine and the energ
 well the pose model tracks the synthetic athlete (presence, joint error vs the rendered truth).
 
 Prints one JSON object as its last line.
-Run: DATAFLOW_MODELS=../shared/models python bench/reps.py [--clip PATH] [--rounds N]
+The live view's cost: the main job's fps alone, with graphs/reps_live.yaml unwatched, and with one
+headless Chromium watching.
+
+Run: DATAFLOW_MODELS=../shared/models python bench/reps.py [--clip PATH] [--rounds N] [--no-browser]
 """
 
 from __future__ import annotations
@@ -89,10 +92,43 @@ nodes:
     }
 
 
+def live_view_fps(clip: str, tmp: str, watched: bool) -> float:
+    """graphs/reps_live.yaml on the clip with nobody watching, or with one headless Chromium
+    (Debian's, through Selenium) on the page from the first frame to the last."""
+    sets = [f"input={clip}", f"out={tmp}/l.jsonl", "exercise=squat", "web.port=0", "web.linger=0"]
+    rt = Runtime(load_graph(ROOT / "graphs" / "reps_live.yaml", sets))
+    rt.setup()
+    driver = None
+    if watched:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                     f"--user-data-dir={tmp}/profile"):  # fmt: skip
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        view = rt.graph.nodes["web"].instance
+        driver.get(view.url)
+        deadline = time.monotonic() + 20
+        while view.viewers == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    try:
+        result = rt.run(handle_signals=False)
+    finally:
+        if driver is not None:
+            driver.quit()
+    assert result.exit_code == 0, result.failure
+    return result.summary["fps"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clip", default=str(ROOT.parent / "shared" / "videos" / "squat-3.mp4"))
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--no-browser", action="store_true", help="skip the live view figures (needs Debian chromium)")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "bench"))
     report: dict = {"cores": os.cpu_count()}
@@ -103,6 +139,21 @@ def main() -> None:
             s = run_graph("reps.yaml", [f"input={args.clip}", f"out={tmp}/r.jsonl", "exercise=squat"])
             reps_fps.append(s["fps"])
             report["reps_counted"] = s["reps"]
+        if not args.no_browser:
+            # Same clip, alternating: the main job alone, with the live view unwatched, with one browser.
+            live: dict[str, list[float]] = {"reps": [], "unwatched": [], "watched": []}
+            for _ in range(args.rounds):
+                live["reps"].append(run_graph("reps.yaml", [f"input={args.clip}", f"out={tmp}/r.jsonl"])["fps"])
+                live["unwatched"].append(live_view_fps(args.clip, tmp, watched=False))
+                live["watched"].append(live_view_fps(args.clip, tmp, watched=True))
+            med = {k: float(np.median(v)) for k, v in live.items()}
+            report["live_view"] = {
+                "reps_fps": round(med["reps"], 2),
+                "unwatched_fps": round(med["unwatched"], 2),
+                "one_browser_fps": round(med["watched"], 2),
+                "unwatched_drop": round(1 - med["unwatched"] / med["reps"], 3),
+                "one_browser_drop": round(1 - med["watched"] / med["reps"], 3),
+            }
     report["pose_fps"] = round(float(np.median(pose_fps)), 2)
     report["reps_fps"] = round(float(np.median(reps_fps)), 2)
     report["reps_vs_pose"] = round(report["reps_fps"] / report["pose_fps"], 3)

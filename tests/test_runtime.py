@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import testnodes
@@ -368,3 +370,28 @@ def test_nodes_taking_inputs_by_name_work(graph_file) -> None:
     )
     run(g)
     assert values("out") == [1.0, 2.0, 3.0]
+
+
+LINGER = """
+nodes:
+  src: {type: counter, params: {count: 50}}
+  view: {type: 'testnodes:Linger', inputs: {value: src.value}, params: {seconds: SECONDS}}
+"""
+
+
+def test_a_node_stays_up_after_its_stream_for_as_long_as_it_asks(graph_file) -> None:
+    result, runtime = run_keeping_nodes(graph_file(LINGER.replace("SECONDS", "0.6")))
+    view = runtime.graph.nodes["view"].instance
+    assert result.exit_code == 0 and 0.55 <= view.closed_at - view.ended_at < 2.0
+    assert result.summary["seconds"] < 0.5  # lingering is not work: fps counts until the streams ended
+
+
+def test_a_stop_ends_a_node_that_lingers_until_stopped(graph_file) -> None:
+    runtime = dataflow.Runtime(dataflow.load_graph(graph_file(LINGER.replace("SECONDS", ".inf"))))
+    runtime.setup()
+    view = runtime.graph.nodes["view"].instance
+    threading.Timer(0.5, lambda: runtime.request_stop("SIGINT")).start()
+    t0 = time.monotonic()
+    result = runtime.run(handle_signals=False)
+    assert view.ended_at is not None and view.closed_at is not None
+    assert 0.4 < time.monotonic() - t0 < 3.0 and result.exit_code == 130

@@ -66,7 +66,7 @@ def test_a_viewer_that_does_not_read_holds_up_neither_the_graph_nor_other_viewer
                 if msg.type == aiohttp.WSMsgType.TEXT and msg.json().get("ended"):
                     return
 
-    graph = athlete_graph(tmp_path, reps=6)
+    graph = athlete_graph(tmp_path, reps=6, web=", max_fps: 1000")
     with running(graph) as (runtime, view, _):
         # A client that completes the WebSocket handshake and then never reads a byte.
         stalled = socket.create_connection(("127.0.0.1", view.bound_port))
@@ -80,7 +80,7 @@ def test_a_viewer_that_does_not_read_holds_up_neither_the_graph_nor_other_viewer
         frames = runtime.graph.nodes["web"].instance.frames
         stalled.close()
     assert frames > 6 * 60  # the whole set went through: six reps of about two seconds at 30 fps
-    assert counts["messages"] > 40  # the reading viewer kept getting updates
+    assert counts["messages"] > 100  # the reading viewer kept getting updates while the other stalled
 
 
 def test_binds_loopback_unless_told(tmp_path: Path) -> None:

@@ -227,3 +227,24 @@ class Kwargs(Node):
 
     def process(self, **inputs: Any) -> dict[str, Any]:
         return {"value": inputs["value"] + 1}
+
+
+class Linger(Node):
+    """A sink that asks to stay up ``seconds`` after its stream ended; records when it closed."""
+
+    inputs = [In("value", ANY)]
+    params = [Param("seconds", float, 0.0)]
+
+    def setup(self) -> None:
+        self.ended_at: float | None = None
+        self.closed_at: float | None = None
+
+    def process(self, value: Any) -> None:
+        pass
+
+    def ended(self) -> float:
+        self.ended_at = time.monotonic()
+        return self.seconds
+
+    def close(self) -> None:
+        self.closed_at = time.monotonic()
