@@ -10,6 +10,7 @@ encoded only while someone watches, once per frame however many watch, on the se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import threading
 import time
@@ -87,6 +88,7 @@ class LiveView(Node):
         self.first_t: float | None = None
         self.frames = 0
         self.viewers = 0
+        self.sockets: set[web.WebSocketResponse] = set()
         self.jpeg: tuple[int, bytes] | None = None
         self.ready = threading.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -168,8 +170,17 @@ class LiveView(Node):
 
     def close(self) -> None:
         if self.loop is not None and self.loop.is_running():
+            done = asyncio.run_coroutine_threadsafe(self._goodbye(), self.loop)
+            # A viewer that does not answer must not hold up the exit.
+            with contextlib.suppress(Exception):
+                done.result(timeout=3)
             self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
+
+    async def _goodbye(self) -> None:
+        """Close every viewer's socket ourselves (going away), so the server stops at once."""
+        sockets = list(self.sockets)
+        await asyncio.gather(*(asyncio.wait_for(ws.close(code=1001), 1.0) for ws in sockets), return_exceptions=True)
 
     def summary(self) -> dict[str, Any] | None:
         return {"live_view": self.url}
@@ -232,6 +243,7 @@ class LiveView(Node):
         ws = web.WebSocketResponse(heartbeat=20)
         await ws.prepare(request)
         self.viewers += 1
+        self.sockets.add(ws)
         sender = asyncio.ensure_future(self._send_loop(ws))
         try:
             async for msg in ws:
@@ -239,6 +251,7 @@ class LiveView(Node):
                     break
         finally:
             self.viewers -= 1
+            self.sockets.discard(ws)
             sender.cancel()
         return ws
 
