@@ -12,6 +12,12 @@ let latest = null;
 let history = [];
 let shownReps = 0;
 
+function setText(id, text) {
+  // Only a changed value touches the page: an unchanged one costs no layout or repaint.
+  const el = $(id);
+  if (el.textContent !== text) el.textContent = text;
+}
+
 function fmt(value, digits) {
   return value === null || value === undefined ? "-" : Number(value).toFixed(digits);
 }
@@ -110,18 +116,19 @@ function addRepRows(reps) {
 
 function showState(s) {
   latest = s;
-  $("exercise").textContent = s.exercise || "no exercise";
-  $("reps").textContent = String(s.reps);
-  $("state").textContent = s.state || (s.in_position === false ? "out of position" : "-");
-  $("fps").textContent = s.fps ? `${s.fps} fps` : "";
+  setText("exercise", s.exercise || "no exercise");
+  setText("reps", String(s.reps));
+  setText("state", s.state || (s.in_position === false ? "out of position" : "-"));
+  setText("fps", s.fps ? `${Math.round(s.fps)} fps` : "");
   const energy = s.energy === null || s.energy === undefined ? 0 : s.energy;
-  $("energy-fill").style.height = `${Math.max(0, Math.min(100, energy))}%`;
-  $("energy-value").textContent = fmt(s.energy, 0);
+  const height = `${Math.round(Math.max(0, Math.min(100, energy)))}%`;
+  if ($("energy-fill").style.height !== height) $("energy-fill").style.height = height;
+  setText("energy-value", fmt(s.energy, 0));
   if (s.plot) {
     const v = s.metrics[s.plot.metric];
     history.push({ t: s.t, v: v === undefined ? null : v });
     history = history.filter((p) => p.t >= s.t - PLOT_SECONDS);
-    $("plot-label").textContent = `${s.plot.metric}, last ${PLOT_SECONDS} s`;
+    setText("plot-label", `${s.plot.metric}, last ${PLOT_SECONDS} s`);
   }
   drawPlot();
   addRepRows(s.rep_list || []);
