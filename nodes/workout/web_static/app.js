@@ -11,6 +11,7 @@ const PLOT_SECONDS = 10;
 let latest = null;
 let history = [];
 let shownReps = 0;
+let lastFpsShown = -Infinity;
 
 function setText(id, text) {
   // Only a changed value touches the page: an unchanged one costs no layout or repaint.
@@ -119,10 +120,14 @@ function showState(s) {
   setText("exercise", s.exercise || "no exercise");
   setText("reps", String(s.reps));
   setText("state", s.state || (s.in_position === false ? "out of position" : "-"));
-  setText("fps", s.fps ? `${Math.round(s.fps)} fps` : "");
+  if (s.t - lastFpsShown >= 1 || s.ended) {  // once a second is enough to read, and costs no layout between
+    setText("fps", s.fps ? `${Math.round(s.fps)} fps` : "");
+    lastFpsShown = s.t;
+  }
   const energy = s.energy === null || s.energy === undefined ? 0 : s.energy;
-  const height = `${Math.round(Math.max(0, Math.min(100, energy)))}%`;
-  if ($("energy-fill").style.height !== height) $("energy-fill").style.height = height;
+  // A transform, not a height: the bar moves without a layout of the page.
+  const scale = `scaleY(${(Math.round(Math.max(0, Math.min(100, energy))) / 100).toFixed(2)})`;
+  if ($("energy-fill").style.transform !== scale) $("energy-fill").style.transform = scale;
   setText("energy-value", fmt(s.energy, 0));
   if (s.plot) {
     const v = s.metrics[s.plot.metric];
