@@ -16,7 +16,7 @@ from . import __version__, registry
 from .errors import DataflowError
 from .graph import load_graph
 from .runtime import Runtime
-from .stats import format_table
+from .stats import bottleneck, format_table
 
 COMMAND_GROUP = "dataflow.commands"
 
@@ -79,7 +79,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.verbose:
             traceback.print_exc()
         return _error(f"setup failed: {type(exc).__name__}: {exc}", 1)
-    result = runtime.run()
+    report = None
+    if args.stats_every:
+
+        def report(rows: list[dict[str, Any]], wall: float) -> None:
+            print(format_table(rows, wall), file=sys.stderr, flush=True)
+            doc = {"wall_s": round(wall, 4), "running": True, "bottleneck": bottleneck(rows), "nodes": rows}
+            try:
+                _write_json(args.stats_json, doc)
+            except DataflowError as exc:
+                print(f"dataflow: {exc.message}", file=sys.stderr)
+
+    result = runtime.run(report_every=args.stats_every, report=report)
     if not args.quiet:
         print(format_table(result.stats, result.wall_s), file=sys.stderr)
     _write_json(args.stats_json, result.stats_json())
@@ -95,12 +106,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
+    return value
+
+
 def _write_json(path: str | None, data: Any) -> None:
     if not path:
         return
+    target = Path(path)
     try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Written aside and renamed: a reader polling a live run's file never sees half of it.
+        partial = target.with_name(target.name + ".partial")
+        partial.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        partial.replace(target)
     except OSError as exc:
         raise DataflowError(f"cannot write {path}: {exc.strerror}") from None
 
@@ -130,6 +155,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
             p.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
         if name == "run":
             p.add_argument("--stats-json", metavar="PATH", help="write per-node stats as JSON")
+            p.add_argument(
+                "--stats-every",
+                type=_positive_seconds,
+                metavar="SECONDS",
+                help="print the stats table this often while running (and rewrite --stats-json)",
+            )
             p.add_argument("--summary-json", metavar="PATH", help="write what the sinks report as JSON")
             p.add_argument("--verbose", "-v", action="store_true", help="tracebacks and debug logging")
             p.add_argument("--quiet", "-q", action="store_true", help="no stats table")

@@ -11,6 +11,7 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from time import perf_counter
@@ -590,15 +591,27 @@ class Runtime:
             assert node is not None
             node.setup()
 
-    def run(self, handle_signals: bool = True) -> RunResult:
-        """Start every worker, wait for end-of-stream, a failure or a signal; report."""
+    def run(
+        self,
+        handle_signals: bool = True,
+        report_every: float | None = None,
+        report: Callable[[list[dict[str, Any]], float], None] | None = None,
+    ) -> RunResult:
+        """Start every worker, wait for end-of-stream, a failure or a signal; report. With
+        ``report_every`` seconds, ``report(stats rows, wall so far)`` is called that often while it
+        runs (a live run may never reach its end)."""
         t0 = time.perf_counter()
         previous = self._install_signals() if handle_signals else {}
+        next_report = t0 + report_every if report_every and report else math.inf
         try:
             for w in self.workers.values():
                 w.thread.start()
             stop_deadline = None
             while not self.all_done.wait(0.05):
+                now = time.perf_counter()
+                if now >= next_report and report is not None:
+                    next_report = now + (report_every or math.inf)
+                    report(self.stats_rows(now), now - t0)
                 if self.stop_event.is_set() and stop_deadline is None:
                     stop_deadline = time.monotonic() + STOP_GRACE_S
                 if stop_deadline is not None and time.monotonic() > stop_deadline:
@@ -626,13 +639,19 @@ class Runtime:
             signal.signal(sig, lambda _s, _f, r=reason: self.request_stop(r))
         return previous
 
-    def _result(self, wall: float) -> RunResult:
+    def stats_rows(self, now: float | None = None, wall: float | None = None) -> list[dict[str, Any]]:
+        """Per-node stats rows; ``now`` for a run still going (nodes report their life so far)."""
         rows = []
         for name in self.graph.order:
             w = self.workers[name]
             high = max((c.high_water for c in w.channels), default=0)
             drops = sum(c.drops for c in w.channels)
-            rows.append(w.stats.report(wall, high, drops))
+            life = (now - w.stats.started) if now is not None and w.stats.started else 0.0
+            rows.append(w.stats.report(wall if wall is not None else life, high, drops, now))
+        return rows
+
+    def _result(self, wall: float) -> RunResult:
+        rows = self.stats_rows(wall=wall)
         summary = self._summary(wall)
         if self.failure is not None:
             code = 2 if isinstance(self.failure.error, DataflowError) else 1

@@ -2,8 +2,45 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+_LOW_S = 1e-7  # times are kept from 100 ns ...
+_RATIO = 1.02  # ... in buckets 2 % wide: a quantile is off by at most 1 %
+_PER_LOG = 1.0 / math.log(_RATIO)
+
+
+class Timing:
+    """Process times in bounded memory: counts per log-spaced bucket (2 % wide) instead of one
+    float per packet, so a camera that runs for days keeps a few kilobytes of timing, and p50/p99
+    stay within 1 % of the exact ones."""
+
+    __slots__ = ("count", "counts", "total")
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}
+        self.count = 0
+        self.total = 0.0
+
+    def append(self, seconds: float) -> None:
+        """Add one time (the name keeps the hot loops' ``times.append``)."""
+        self.count += 1
+        self.total += seconds
+        bucket = int(math.log(seconds / _LOW_S) * _PER_LOG) if seconds > _LOW_S else 0
+        self.counts[bucket] = self.counts.get(bucket, 0) + 1
+
+    def quantile(self, q: float) -> float:
+        """The time at rank round(q * (count - 1)): the middle of its bucket."""
+        if not self.count:
+            return 0.0
+        rank = min(self.count - 1, max(0, round(q * (self.count - 1))))
+        seen = 0
+        for bucket in sorted(self.counts):
+            seen += self.counts[bucket]
+            if seen > rank:
+                return _LOW_S * _RATIO ** (bucket + 0.5) if bucket else _LOW_S
+        return 0.0
 
 
 @dataclass
@@ -17,33 +54,28 @@ class NodeStats:
     errors_skipped: int = 0
     started: float = 0.0
     finished: float = 0.0
-    times: list[float] = field(default_factory=list)
+    times: Timing = field(default_factory=Timing)
 
     def record(self, seconds: float) -> None:
         self.times.append(seconds)
 
-    def report(self, wall_s: float, queue_high_water: int, drops: int) -> dict[str, Any]:
-        times = sorted(self.times)
-        life = (self.finished or self.started) - self.started if self.started else 0.0
+    def report(self, wall_s: float, queue_high_water: int, drops: int, now: float | None = None) -> dict[str, Any]:
+        """The row of the stats table; ``now`` reports a node still running (its life so far)."""
+        times = self.times
+        end = self.finished or now or self.started
+        life = end - self.started if self.started else 0.0
         return {
             "node": self.name,
             "type": self.type_name,
             "packets_in": self.packets_in,
             "packets_out": self.packets_out,
-            "process_ms_p50": round(_quantile(times, 0.5) * 1e3, 4),
-            "process_ms_p99": round(_quantile(times, 0.99) * 1e3, 4),
-            "busy_fraction": round(sum(self.times) / max(life, wall_s, 1e-9), 4),
+            "process_ms_p50": round(times.quantile(0.5) * 1e3, 4),
+            "process_ms_p99": round(times.quantile(0.99) * 1e3, 4),
+            "busy_fraction": round(times.total / max(life, wall_s, 1e-9), 4),
             "queue_high_water": queue_high_water,
             "drops": drops,
             "errors_skipped": self.errors_skipped,
         }
-
-
-def _quantile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return 0.0
-    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return sorted_values[index]
 
 
 def bottleneck(rows: list[dict[str, Any]]) -> str | None:

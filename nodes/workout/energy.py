@@ -23,6 +23,8 @@ from nodes.pose.keypoints import Keypoints
 
 from .body import body_scale
 
+HISTORY_S = 300.0  # per-rep energy looks back this far at most: a rep is never five minutes long
+
 
 class EnergyMeter(Node):
     """Energy score 0-100 per frame from keypoint velocity; session total and per-rep energy."""
@@ -56,6 +58,11 @@ class EnergyMeter(Node):
         self.total += self.score * dt / 60.0
         self.times.append(t)
         self.cumulative.append(self.total)
+        if len(self.times) > 4096 and self.times[0] < t - 2 * HISTORY_S:
+            # Forget what no rep can reach back to, in large steps: memory stays bounded on a camera
+            # that runs for days, and trimming costs nothing per frame.
+            cut = bisect_left(self.times, t - HISTORY_S)
+            del self.times[:cut], self.cumulative[:cut]
         self.prev, self.prev_t = kp, t
         record: dict[str, Any] = {"score": round(self.score, 3), "total": round(self.total, 4)}
         if rep is not None:

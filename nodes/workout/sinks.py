@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import sys
 import time
 from pathlib import Path
@@ -13,6 +14,8 @@ import numpy as np
 from dataflow import EVENT, KEYPOINTS, RECORD, In, Node, Param, UserError
 from nodes.jsonutil import dumps
 from nodes.pose.keypoints import Keypoints
+
+MAX_EVENTS = 1000  # rep events a session summary lists (the newest)
 
 
 def open_output(node: str, path: str, newline: str | None = None) -> IO[str]:
@@ -90,8 +93,11 @@ class SessionSummary(Node):
         self.hold: float | None = None
         self.first: float | None = None
         self.last: float | None = None
-        self.scores: list[float] = []
+        self.score_count = 0
+        self.score_sum = 0.0
+        self.score_peak = -math.inf
         self.events: list[dict] = []
+        self.events_dropped = 0
         self.total_energy = 0.0
         self.frames = 0
         self.wall_start: float | None = None
@@ -107,24 +113,33 @@ class SessionSummary(Node):
         self.reps = state["reps"]
         self.hold = state.get("hold_seconds", self.hold)
         if energy is not None:
-            self.scores.append(energy["score"])
+            self.score_count += 1
+            self.score_sum += energy["score"]
+            self.score_peak = max(self.score_peak, energy["score"])
             self.total_energy = energy["total"]
         if rep is not None:
             event = rep.to_dict()
             if energy is not None and "rep_energy" in energy:
                 event["energy"] = energy["rep_energy"]
             self.events.append(event)
+            if len(self.events) > 2 * MAX_EVENTS:
+                # A camera that runs for days: keep the newest events, count the rest.
+                self.events_dropped += len(self.events) - MAX_EVENTS
+                del self.events[:-MAX_EVENTS]
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "exercise": self.exercise,
             "reps": self.reps,
             "duration": round((self.last or 0.0) - (self.first or 0.0), 3),
-            "mean_energy": round(float(np.mean(self.scores)), 2) if self.scores else None,
-            "peak_energy": round(float(np.max(self.scores)), 2) if self.scores else None,
+            "mean_energy": round(self.score_sum / self.score_count, 2) if self.score_count else None,
+            "peak_energy": round(self.score_peak, 2) if self.score_count else None,
             "total_energy": round(self.total_energy, 3),
-            "rep_events": self.events,
+            "rep_events": self.events[-MAX_EVENTS:],
         }
+        dropped = self.events_dropped + max(0, len(self.events) - MAX_EVENTS)
+        if dropped:
+            out["rep_events_dropped"] = dropped  # the oldest; the summary lists the newest MAX_EVENTS
         if self.hold is not None:
             out["hold_seconds"] = self.hold
         return out
@@ -133,7 +148,7 @@ class SessionSummary(Node):
         if self.print and self.exercise:
             s = self.summary()
             hold = f", held {s['hold_seconds']:.1f} s" if "hold_seconds" in s else ""
-            energy = f", energy mean {s['mean_energy']} peak {s['peak_energy']}" if self.scores else ""
+            energy = f", energy mean {s['mean_energy']} peak {s['peak_energy']}" if self.score_count else ""
             wall = time.perf_counter() - (self.wall_start or time.perf_counter())
             rate = f" at {self.frames / wall:.1f} fps" if wall > 0 else ""
             print(

@@ -31,6 +31,7 @@ from . import spec
 from .expr import comparisons
 
 STATIC = Path(__file__).with_name("web_static")
+REP_ROWS = 50  # finished reps the page lists
 STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 
 
@@ -112,7 +113,8 @@ class LiveView(Node):
             event = rep.to_dict()
             if energy is not None and "rep_energy" in energy:
                 event["energy"] = energy["rep_energy"]
-            self.reps = [*self.reps, event]
+            # The newest reps only: a camera that runs for days must not send thousands of rows a frame.
+            self.reps = [*self.reps[-(REP_ROWS - 1) :], event]
         if self.viewers == 0:
             # Nobody watches: keep /api/state current, hand over no keypoints and no frame.
             self.shared = Shared(self.seq, self._state(None, state, energy), None)
@@ -160,6 +162,7 @@ class LiveView(Node):
             "frames": self.frames,
             "seconds": round(last.state.get("t", 0.0) - (self.first_t or 0.0), 2),
             "rep_events": self.reps,
+            "rep_events_shown": f"the last {REP_ROWS}" if len(self.reps) >= REP_ROWS else "all",
         }
         self.summary_doc = summary
         self.shared = Shared(last.seq, {**last.state, "ended": True, "summary": summary}, last.frame)

@@ -10,7 +10,7 @@ const plotCtx = plotCanvas.getContext("2d");
 const PLOT_SECONDS = 10;
 let latest = null;
 let history = [];
-let shownReps = 0;
+let lastRepShown = 0;
 let lastFpsShown = -Infinity;
 
 function setText(id, text) {
@@ -105,14 +105,16 @@ function drawPlot() {
 }
 
 function addRepRows(reps) {
+  // The server sends the newest reps; rows are added by rep number, newest first, 50 kept.
   const body = $("rep-table").querySelector("tbody");
-  for (const rep of reps.slice(shownReps)) {
+  for (const rep of reps.filter((r) => r.rep > lastRepShown)) {
     const row = body.insertRow(0);
     for (const text of [rep.rep, `${fmt(rep.duration, 2)} s`, fmt(rep.range_of_motion, 1), fmt(rep.energy, 3)]) {
       row.insertCell().textContent = String(text);
     }
+    lastRepShown = rep.rep;
   }
-  shownReps = reps.length;
+  while (body.rows.length > 50) body.deleteRow(-1);
 }
 
 function showState(s) {
