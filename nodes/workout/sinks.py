@@ -18,6 +18,14 @@ from nodes.pose.keypoints import Keypoints
 MAX_EVENTS = 1000  # rep events a session summary lists (the newest)
 
 
+def rep_row(rep: Any, energy: dict | None) -> dict[str, Any]:
+    """A rep event as a plain dict, with the energy the meter gave it on the same frame."""
+    row = rep.to_dict()
+    if energy is not None and "rep_energy" in energy:
+        row["energy"] = energy["rep_energy"]
+    return row
+
+
 def open_output(node: str, path: str, newline: str | None = None) -> IO[str]:
     target = Path(path)
     try:
@@ -118,10 +126,7 @@ class SessionSummary(Node):
             self.score_peak = max(self.score_peak, energy["score"])
             self.total_energy = energy["total"]
         if rep is not None:
-            event = rep.to_dict()
-            if energy is not None and "rep_energy" in energy:
-                event["energy"] = energy["rep_energy"]
-            self.events.append(event)
+            self.events.append(rep_row(rep, energy))
             if len(self.events) > 2 * MAX_EVENTS:
                 # A camera that runs for days: keep the newest events, count the rest.
                 self.events_dropped += len(self.events) - MAX_EVENTS

@@ -29,6 +29,7 @@ from nodes.pose.schemas import SKELETON
 
 from . import spec
 from .expr import comparisons
+from .sinks import rep_row
 
 STATIC = Path(__file__).with_name("web_static")
 REP_ROWS = 50  # finished reps the page lists
@@ -110,11 +111,8 @@ class LiveView(Node):
         self.frames += 1
         self.first_t = float(self.timestamp) if self.first_t is None else self.first_t
         if rep is not None:
-            event = rep.to_dict()
-            if energy is not None and "rep_energy" in energy:
-                event["energy"] = energy["rep_energy"]
             # The newest reps only: a camera that runs for days must not send thousands of rows a frame.
-            self.reps = [*self.reps[-(REP_ROWS - 1) :], event]
+            self.reps = [*self.reps[-(REP_ROWS - 1) :], rep_row(rep, energy)]
         if self.viewers == 0:
             # Nobody watches: keep /api/state current, hand over no keypoints and no frame.
             self.shared = Shared(self.seq, self._state(None, state, energy), None)
