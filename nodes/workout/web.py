@@ -74,7 +74,7 @@ class LiveView(Node):
         Param("host", str, "127.0.0.1", "address to listen on (0.0.0.0 serves the network)"),
         Param("port", int, 8765, "TCP port (0: any free port)", min=0, max=65535),
         Param("linger", float, math.inf, "seconds the page stays up after the input ends (inf: until Ctrl-C)", min=0),
-        Param("max_fps", float, 10.0, "updates per second sent to each viewer at most", min=0.1),
+        Param("max_fps", float, 5.0, "updates a second to each viewer at most (more: a browser elsewhere)", min=0.1),
         Param("jpeg_quality", int, 70, "JPEG quality of the frames sent", min=10, max=100),
         Param("max_width", int, 640, "frames wider than this are scaled down before encoding", min=64),
     ]
