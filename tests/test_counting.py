@@ -203,3 +203,15 @@ def test_level_mistakes_name_file_and_line(tmp_path: Path, old: str, new: str, l
         spec.load(str(path))
     assert err.value.where == f"{path}:{line}"
     assert message in err.value.message
+
+
+def test_cycles_faster_than_min_rep_time_are_not_counted_and_records_say_so(tmp_path: Path) -> None:
+    workout = tmp_path / "slow-squat.yaml"
+    workout.write_text(Path(spec.find("squat")).read_text() + "min_rep_time: 5\n")
+    node = RepCounter("reps", {"exercise": str(workout)})
+    node.setup()
+    record: dict = {}
+    for seq, (t, kp) in enumerate(keypoints_sequence(Take("squat", reps=3, seed=1), "blazepose33")):
+        node.packet = Packet("s", seq, t, kp)
+        record = node.process(kp)["state"]
+    assert node.machine.reps == 0 and record["not_counted_too_fast"] == 3

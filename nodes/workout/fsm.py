@@ -51,6 +51,7 @@ class RepMachine:
     extremes: list[float] = field(default_factory=lambda: [math.inf, -math.inf])
     last_t: float | None = None
     out_since: float | None = None
+    too_fast: int = 0  # cycles not counted: faster than the workout's min_rep_time
 
     def step(self, values: dict[str, float], t: float, gated: bool) -> RepEvent | None:
         """Advance one frame; return the rep completed on this frame, if any."""
@@ -96,6 +97,7 @@ class RepMachine:
             start = self.history[-n + 1][1]
             if t - start < w.min_rep_time:
                 # Faster than any person moves: pose noise crossing the hysteresis, not a rep.
+                self.too_fast += 1
                 self.history = self.history[-1:]
                 self.extremes = [math.inf, -math.inf]
                 return None

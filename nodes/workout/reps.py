@@ -55,6 +55,8 @@ class RepCounter(Node):
         }
         if blocked is not None:
             record["gate"] = blocked
+        if self.machine.too_fast:
+            record["not_counted_too_fast"] = self.machine.too_fast
         if self.metrics.ranges:
             record["calibration"] = self.metrics.calibration()
         if self.workout.hold:
