@@ -82,11 +82,9 @@ class LiveView(Node):
     def setup(self) -> None:
         self.shared = Shared()
         self.reps: list[dict[str, Any]] = []
-        self.rep_energy: float | None = None
-        self.summary_doc: dict[str, Any] | None = None
         self.plot: dict[str, Any] | None = None
         self.plot_for: str | None = None
-        self.t0 = time.perf_counter()
+        self.started: float | None = None  # wall clock at the first frame: fps leaves set-up out
         self.first_t: float | None = None
         self.frames = 0
         self.viewers = 0
@@ -109,7 +107,8 @@ class LiveView(Node):
         self, frame: np.ndarray | None, keypoints: Keypoints | None, state: dict | None, energy: dict | None, rep: Any
     ) -> None:
         self.frames += 1
-        self.first_t = float(self.timestamp) if self.first_t is None else self.first_t
+        if self.first_t is None:
+            self.first_t, self.started = float(self.timestamp), time.perf_counter()
         if rep is not None:
             # The newest reps only: a camera that runs for days must not send thousands of rows a frame.
             self.reps = [*self.reps[-(REP_ROWS - 1) :], rep_row(rep, energy)]
@@ -125,7 +124,7 @@ class LiveView(Node):
         exercise = state.get("exercise")
         if exercise and exercise != self.plot_for:
             self.plot_for, self.plot = exercise, plot_spec(exercise)
-        elapsed = time.perf_counter() - self.t0
+        elapsed = time.perf_counter() - (self.started or time.perf_counter())
         out: dict[str, Any] = {
             "seq": self.seq,
             "t": round(float(self.timestamp), 3),
@@ -162,7 +161,6 @@ class LiveView(Node):
             "rep_events": self.reps,
             "rep_events_shown": f"the last {REP_ROWS}" if len(self.reps) >= REP_ROWS else "all",
         }
-        self.summary_doc = summary
         self.shared = Shared(last.seq, {**last.state, "ended": True, "summary": summary}, last.frame)
         self._wake()
         if self.linger > 0:
