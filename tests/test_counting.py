@@ -215,3 +215,11 @@ def test_cycles_faster_than_min_rep_time_are_not_counted_and_records_say_so(tmp_
         node.packet = Packet("s", seq, t, kp)
         record = node.process(kp)["state"]
     assert node.machine.reps == 0 and record["not_counted_too_fast"] == 3
+
+
+def test_a_file_that_is_not_numpy_at_all_is_one_line(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "notes.npy"
+    path.write_text("squats on monday\n")
+    assert main(["run", str(ROOT / "graphs" / "replay.yaml"), "-q", "--set", f"recording={path}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "notes.npy: not a .npy array of numbers" in err

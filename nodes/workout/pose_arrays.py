@@ -29,8 +29,9 @@ def load(path: str | Path) -> np.ndarray:
     """The array of ``path`` as float32 (T, 33, 3); raise PoseArrayError naming the problem."""
     try:
         data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise PoseArrayError(f"not a numpy array file ({exc})") from None
+    except (OSError, ValueError):
+        # numpy's own words here are about pickles and headers; the user needs to know what to give.
+        raise PoseArrayError("not a .npy array of numbers (numpy.save of a (T, 99) or (T, 33, 3) array)") from None
     return load_array(data)
 
 
