@@ -120,3 +120,13 @@ def test_plot_spec_names_the_metric_states_are_decided_on() -> None:
         "thresholds": [{"state": "extended", "op": ">", "value": 140.0}, {"state": "curled", "op": "<", "value": 70.0}],
     }
     assert plot_spec("no-such-workout") is None
+
+
+def test_state_says_why_the_person_is_out_of_position(tmp_path: Path) -> None:
+    graph = athlete_graph(tmp_path, exercise="bicep-curl", reps=1)
+    graph.write_text(graph.read_text().replace('exercise: "bicep-curl"', 'exercise: "push-up"'))
+    with running(graph) as (_, view, _):
+        wait_until(lambda: api_state(view).get("ended"))
+        state = api_state(view)
+    assert state["exercise"] == "push-up" and state["reps"] == 0 and state["in_position"] is False
+    assert state["gate"] == "not wrist_drop > 0.3 or body_tilt > 50"

@@ -132,6 +132,7 @@ class LiveView(Node):
             "reps": state.get("reps", 0),
             "state": state.get("state"),
             "in_position": state.get("in_position"),
+            "gate": state.get("gate"),
             "hold_seconds": state.get("hold_seconds"),
             "metrics": state.get("metrics", {}),
             "energy": None if energy is None else energy.get("score"),

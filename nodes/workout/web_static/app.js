@@ -121,7 +121,8 @@ function showState(s) {
   latest = s;
   setText("exercise", s.exercise || "no exercise");
   setText("reps", String(s.reps));
-  setText("state", s.state || (s.in_position === false ? "out of position" : "-"));
+  // Out of position, the reason the workout gives (a joint not seen, the body not horizontal, ...).
+  setText("state", s.in_position === false ? `out of position: ${s.gate || "?"}` : s.state || "-");
   if (s.t - lastFpsShown >= 1 || s.ended) {  // once a second is enough to read, and costs no layout between
     setText("fps", s.fps ? `${Math.round(s.fps)} fps` : "");
     lastFpsShown = s.t;
