@@ -2,11 +2,11 @@
 
 ``RunningMedian`` removes single-frame pose failures (a knee angle that drops to 50 degrees for
 one frame) before any smoothing spreads them out. ``RangeTracker`` learns the range of motion a
-person actually shows: its low and high follow the signal at once when it goes past them and
-otherwise relax towards it with a time constant, so the range follows a person who goes deeper
-or shallower and forgets a warm-up or an earlier set. A signal's *level* is its place in that
-range (0 at the low end, 1 at the high end); thresholds on levels are the same for a tall or short
-person, a front or side view, and a deep or shallow mover.
+person actually shows: the 10th and 90th percentiles of the signal over the last few seconds, so
+the range follows a person who goes deeper or shallower, forgets a warm-up or an earlier set, and
+is not set by one glitch. A signal's *level* is its place in that range (0 at the low end, 1 at
+the high end); thresholds on levels are the same for a tall or short person, a front or side
+view, and a deep or shallow mover.
 """
 
 from __future__ import annotations

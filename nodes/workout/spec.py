@@ -35,7 +35,7 @@ class Metric:
     """One named measurement: a joint geometry (``kind`` over ``joints``), an expression, or the
     ``level`` of earlier metrics within the range of motion this person shows (``sources``:
     metric name and +1, or -1 where the metric falls as the level rises; ``min_range`` per source:
-    a range narrower than this is not exercise; ``window``: seconds over which the range relaxes).
+    a range narrower than this is not exercise; ``window``: the seconds of history the range is taken over).
     ``median`` (seconds) removes one-frame outliers, then ``smooth`` (seconds) smooths."""
 
     name: str
