@@ -16,7 +16,7 @@ from . import __version__, registry
 from .errors import DataflowError
 from .graph import load_graph
 from .runtime import Runtime
-from .stats import bottleneck, format_table
+from .stats import format_table, stats_document
 
 COMMAND_GROUP = "dataflow.commands"
 
@@ -84,9 +84,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         def report(rows: list[dict[str, Any]], wall: float) -> None:
             print(format_table(rows, wall), file=sys.stderr, flush=True)
-            doc = {"wall_s": round(wall, 4), "running": True, "bottleneck": bottleneck(rows), "nodes": rows}
             try:
-                _write_json(args.stats_json, doc)
+                _write_json(args.stats_json, stats_document(rows, wall, running=True))
             except DataflowError as exc:
                 print(f"dataflow: {exc.message}", file=sys.stderr)
 

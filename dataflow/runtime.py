@@ -21,7 +21,7 @@ from .channels import EMPTY, EOS, Channel, Inbox, Packet
 from .errors import DataflowError
 from .graph import Graph, NodeSpec
 from .node import Node, Sample
-from .stats import NodeStats, bottleneck
+from .stats import NodeStats, stats_document
 
 log = logging.getLogger("dataflow")
 
@@ -58,7 +58,7 @@ class RunResult:
     stopped_by: str | None = None
 
     def stats_json(self) -> dict[str, Any]:
-        return {"wall_s": round(self.wall_s, 4), "bottleneck": bottleneck(self.stats), "nodes": self.stats}
+        return stats_document(self.stats, self.wall_s)
 
 
 class _Stop(Exception):
@@ -602,7 +602,8 @@ class Runtime:
         runs (a live run may never reach its end)."""
         t0 = time.perf_counter()
         previous = self._install_signals() if handle_signals else {}
-        next_report = t0 + report_every if report_every and report else math.inf
+        interval = report_every if report_every and report else math.inf
+        next_report = t0 + interval
         try:
             for w in self.workers.values():
                 w.thread.start()
@@ -610,7 +611,7 @@ class Runtime:
             while not self.all_done.wait(0.05):
                 now = time.perf_counter()
                 if now >= next_report and report is not None:
-                    next_report = now + (report_every or math.inf)
+                    next_report = now + interval
                     report(self.stats_rows(now), now - t0)
                 if self.stop_event.is_set() and stop_deadline is None:
                     stop_deadline = time.monotonic() + STOP_GRACE_S
@@ -646,8 +647,7 @@ class Runtime:
             w = self.workers[name]
             high = max((c.high_water for c in w.channels), default=0)
             drops = sum(c.drops for c in w.channels)
-            life = (now - w.stats.started) if now is not None and w.stats.started else 0.0
-            rows.append(w.stats.report(wall if wall is not None else life, high, drops, now))
+            rows.append(w.stats.report(wall or 0.0, high, drops, now))
         return rows
 
     def _result(self, wall: float) -> RunResult:

@@ -78,6 +78,14 @@ class NodeStats:
         }
 
 
+def stats_document(rows: list[dict[str, Any]], wall_s: float, running: bool = False) -> dict[str, Any]:
+    """What --stats-json holds: wall time, the bottleneck and one row per node."""
+    doc: dict[str, Any] = {"wall_s": round(wall_s, 4), "bottleneck": bottleneck(rows), "nodes": rows}
+    if running:
+        doc["running"] = True
+    return doc
+
+
 def bottleneck(rows: list[dict[str, Any]]) -> str | None:
     """The node that bounds throughput: the one busiest for the time it ran."""
     busy = [r for r in rows if r["packets_in"] or r["packets_out"]]

@@ -87,7 +87,6 @@ class LiveView(Node):
         self.started: float | None = None  # wall clock at the first frame: fps leaves set-up out
         self.first_t: float | None = None
         self.frames = 0
-        self.viewers = 0
         self.sockets: set[web.WebSocketResponse] = set()
         self.jpeg: tuple[int, bytes] | None = None
         self.ready = threading.Event()
@@ -186,6 +185,11 @@ class LiveView(Node):
         return {"live_view": self.url}
 
     @property
+    def viewers(self) -> int:
+        """Browsers connected now (read from the graph's thread: a set's size needs no lock)."""
+        return len(self.sockets)
+
+    @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.bound_port}/"
@@ -242,7 +246,6 @@ class LiveView(Node):
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=20)
         await ws.prepare(request)
-        self.viewers += 1
         self.sockets.add(ws)
         sender = asyncio.ensure_future(self._send_loop(ws))
         try:
@@ -250,7 +253,6 @@ class LiveView(Node):
                 if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
                     break
         finally:
-            self.viewers -= 1
             self.sockets.discard(ws)
             sender.cancel()
         return ws
