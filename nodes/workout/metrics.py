@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
-import numpy as np
-
-from nodes.pose.keypoints import Keypoints
+from nodes.pose.keypoints import Keypoints, name_index
 
 from .calibration import RangeTracker, RunningMedian
 from .spec import Metric, Workout, sides_of
+
+Point = tuple[float, float]
 
 
 def _side(joint: str, side: str | None) -> str:
@@ -18,25 +19,37 @@ def _side(joint: str, side: str | None) -> str:
     return f"{side}_{joint}"
 
 
-def _geometry(kind: str, pts: list[np.ndarray], body: float) -> float:
+def geometry(kind: str, pts: list[Point], body: float) -> float:
+    """A joint geometry in plain floats: angle (degrees at the middle point), distance,
+    vertical and horizontal offset (in ``body`` units; image y grows downwards) or tilt of
+    a->b from vertical (0 upright, 90 horizontal). NaN where an angle has a zero-length limb."""
     if kind == "angle":
-        a, b, c = pts
-        v1, v2 = a - b, c - b
-        n = float(np.linalg.norm(v1) * np.linalg.norm(v2))
+        (ax, ay), (bx, by), (cx, cy) = pts
+        v1x, v1y, v2x, v2y = ax - bx, ay - by, cx - bx, cy - by
+        n = math.hypot(v1x, v1y) * math.hypot(v2x, v2y)
         if n == 0.0:
             return math.nan
-        return math.degrees(math.acos(max(-1.0, min(1.0, float(np.dot(v1, v2)) / n))))
-    a, b = pts
+        return math.degrees(math.acos(max(-1.0, min(1.0, (v1x * v2x + v1y * v2y) / n))))
+    (ax, ay), (bx, by) = pts
     if kind == "distance":
-        return float(np.linalg.norm(a - b)) / body
-    if kind == "vertical":  # how far a is above b, in body sizes (image y grows downwards)
-        return float(b[1] - a[1]) / body
+        return math.hypot(ax - bx, ay - by) / body
+    if kind == "vertical":  # how far a is above b
+        return (by - ay) / body
     if kind == "horizontal":
-        return float(b[0] - a[0]) / body
-    if kind == "tilt":  # angle of a->b from vertical: 0 upright, 90 horizontal
-        d = b - a
-        return math.degrees(math.atan2(abs(float(d[0])), abs(float(d[1])) + 1e-9))
+        return (bx - ax) / body
+    if kind == "tilt":
+        return math.degrees(math.atan2(abs(bx - ax), abs(by - ay) + 1e-9))
     raise ValueError(kind)
+
+
+@lru_cache(maxsize=256)
+def _indices(names: tuple[str, ...], joints: tuple[str, ...], side: str | None) -> tuple[int, ...] | None:
+    """Schema positions of a metric's joints on one side, or None when the schema lacks one."""
+    index = name_index(names)
+    try:
+        return tuple(index[_side(j, side)] for j in joints)
+    except KeyError:
+        return None
 
 
 class MetricEvaluator:
@@ -60,18 +73,25 @@ class MetricEvaluator:
 
     def side_value(self, m: Metric, kp: Keypoints, side: str | None, body: float) -> tuple[float, float]:
         """(value, mean confidence) of a metric on one side; NaN if a joint is not seen."""
-        names = [_side(j, side) for j in m.joints]
-        if not all(self.visible(kp, n) for n in names):
+        return self._side_value(m, kp.names, kp.xy.tolist(), kp.confidence.tolist(), side, body)
+
+    def _side_value(
+        self, m: Metric, names: tuple[str, ...], xy: list, conf: list, side: str | None, body: float
+    ) -> tuple[float, float]:
+        idx = _indices(names, m.joints, side)
+        if idx is None:
             return math.nan, 0.0
-        pts = [kp.xy[kp.index(n)].astype(np.float64) for n in names]
-        conf = float(np.mean([kp.confidence[kp.index(n)] for n in names]))
-        return _geometry(m.kind, pts, body), conf
+        cs = [conf[i] for i in idx]
+        if min(cs) < self.workout.min_confidence:
+            return math.nan, 0.0
+        return geometry(m.kind, [xy[i] for i in idx], body), sum(cs) / len(cs)
 
     def __call__(self, kp: Keypoints, body: float, t: float) -> dict[str, float]:
         values: dict[str, float] = {}
         present = kp.presence >= 0.5
         dt = 0.0 if self.last_t is None else max(0.0, t - self.last_t)
         self.last_t = t
+        names, xy, conf = kp.names, kp.xy.tolist(), kp.confidence.tolist()
         for m in self.workout.metrics.values():
             if m.kind == "expr":
                 assert m.expr is not None
@@ -81,9 +101,9 @@ class MetricEvaluator:
             elif not present:
                 v = math.nan
             elif not m.sided:
-                v, _ = self.side_value(m, kp, None, body)
+                v, _ = self._side_value(m, names, xy, conf, None, body)
             else:
-                v = self._combine(m, kp, body)
+                v = self._combine(m, names, xy, conf, body)
             if m.median > 0.0 and not math.isnan(v):
                 v = self.medians[m.name](v, t)
             values[m.name] = self._smooth(m, v, dt)
@@ -110,8 +130,9 @@ class MetricEvaluator:
             out.setdefault(level, {})[source] = bounds
         return out
 
-    def _combine(self, m: Metric, kp: Keypoints, body: float) -> float:
-        (lv, lc), (rv, rc) = self.side_value(m, kp, "left", body), self.side_value(m, kp, "right", body)
+    def _combine(self, m: Metric, names: tuple[str, ...], xy: list, conf: list, body: float) -> float:
+        lv, lc = self._side_value(m, names, xy, conf, "left", body)
+        rv, rc = self._side_value(m, names, xy, conf, "right", body)
         seen = [v for v in (lv, rv) if not math.isnan(v)]
         if m.side == "left":
             return lv

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import keyword
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ class Metric:
     min_range: tuple[float, ...] = ()
     window: float = 10.0
 
-    @property
+    @cached_property
     def sided(self) -> bool:
         return any(len(sides_of(j)) == 2 for j in self.joints)
 
