@@ -52,10 +52,11 @@ def decoded_graph(folder: Path) -> Path:
     """graphs/pose.yaml with the clip decoded into memory before the run (a diagnostic: what
     video decoding costs the pipeline)."""
     pipeline = (ROOT / "graphs" / "pose_pipeline.yaml").read_text()
-    video = '    type: video\n    params:\n      input: "${input}"\n      realtime: "${realtime}"\n'
+    video = "      - type: video                         # no match: any other input\n"
     assert video in pipeline, "graphs/pose_pipeline.yaml's source changed; update the bench"
-    decoded = "    type: 'benchnodes:DecodedFrames'\n    params:\n      input: \"${input}\"\n"
-    (folder / "pose_pipeline.yaml").write_text(pipeline.replace(video, decoded))
+    decoded = "      - type: 'benchnodes:DecodedFrames'\n"
+    pipeline = pipeline.replace(video, decoded).replace('          realtime: "${realtime}"\n', "")
+    (folder / "pose_pipeline.yaml").write_text(pipeline)
     (folder / "pose.yaml").write_text((ROOT / "graphs" / "pose.yaml").read_text())
     return folder / "pose.yaml"
 

@@ -3,6 +3,7 @@ that can be checked before a packet flows (types, wiring, cycles, params)."""
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import sys
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ from .types import PortType
 from .yamlsrc import LocDict, load_yaml
 
 GRAPH_KEYS = ("graph", "description", "params", "include", "set", "nodes", "queue_size")
-NODE_KEYS = ("type", "params", "inputs", "on_error", "queue_size")
+NODE_KEYS = ("type", "params", "inputs", "on_error", "queue_size", "choose", "cases")
+CASE_KEYS = ("match", "type", "params")
 INPUT_KEYS = ("from", "feedback", "lag", "queue_size", "policy")
 FEEDBACK_MODES = ("latest", "previous")
 POLICIES = ("block", "drop_oldest")
@@ -208,7 +210,7 @@ def load_graph(path: str | Path, overrides: list[str] | None = None) -> Graph:
         _apply_set(key.strip(), value, True, f"--set {key.strip()}", raw, gparams, node_sets)
 
     scope = _Scope(raw, gparams, node_sets)
-    specs = {name: _build_node(name, body, raw, scope) for name, body in raw.nodes.items()}
+    specs = {name: _build_node(name, scope.body(name), raw, scope) for name in raw.nodes}
     edges = [e for spec in specs.values() for e in spec.inputs.values()]
     _check_wiring(specs, edges)
     order = _sort(specs, edges)
@@ -252,12 +254,31 @@ class _Scope:
         self.gparams = gparams
         self.node_sets = node_sets
         self.classes: dict[str, type[Node]] = {}
+        self.bodies: dict[str, LocDict] = {}
+        self.choosing: set[str] = set()
         self.resolved: dict[tuple[str, str], Any] = {}
         self.stack: list[tuple[str, str]] = []
 
+    def body(self, node: str) -> LocDict:
+        """The node as declared, or for a node that chooses, with the chosen case's type and params."""
+        if node not in self.bodies:
+            body = self.raw.nodes[node]
+            if "choose" in body:
+                if node in self.choosing:
+                    raise GraphError(f"node '{node}': 'choose' refers to the node itself", body.at("choose"))
+                self.choosing.add(node)
+                try:
+                    body = _choose(node, body, self)
+                finally:
+                    self.choosing.discard(node)
+            elif "cases" in body:
+                raise GraphError(f"node '{node}': 'cases' needs 'choose', the value they match", body.at("cases"))
+            self.bodies[node] = body
+        return self.bodies[node]
+
     def cls(self, node: str) -> type[Node]:
         if node not in self.classes:
-            body = self.raw.nodes[node]
+            body = self.body(node)
             type_name = body.get("type")
             if not isinstance(type_name, str) or not type_name:
                 raise GraphError(f"node '{node}' has no 'type'", body.where)
@@ -302,7 +323,7 @@ class _Scope:
         try:
             spec = self.cls(node).param(param)
             assert spec is not None
-            body = self.raw.nodes[node]
+            body = self.body(node)
             given = body.get("params") or LocDict()
             sets = self.node_sets.get(node, {})
             if param in sets:
@@ -322,6 +343,53 @@ class _Scope:
             self.stack.pop()
         self.resolved[key] = value
         return value
+
+
+def _choose(node: str, body: LocDict, scope: _Scope) -> LocDict:
+    """A node whose type depends on a value (a source chosen by its input, as a URI scheme
+    chooses one): the first case whose glob patterns match ``choose`` gives type and params.
+    Every case is checked, so a typo in a case that is not chosen today is found too."""
+    for key in ("type", "params"):
+        if key in body:
+            raise GraphError(f"node '{node}': with 'choose', give '{key}' in each case", body.at(key))
+    cases = body.get("cases")
+    if not isinstance(cases, list) or not cases:
+        where = body.at("cases" if "cases" in body else "choose")
+        raise GraphError(f"node '{node}': 'choose' needs 'cases', a list of {{match, type, params}}", where)
+    value = scope.substitute(body["choose"], body.at("choose"))
+    text = "" if value is None else str(value)
+    chosen: LocDict | None = None
+    patterns: list[str] = []
+    for case in cases:
+        if not isinstance(case, LocDict):
+            raise GraphError(f"node '{node}': each case must be a mapping of match, type, params", body.at("cases"))
+        for key in case:
+            if key not in CASE_KEYS:
+                hint = did_you_mean(key, CASE_KEYS)
+                raise GraphError(f"node '{node}': unknown key '{key}' in a case{hint}", case.at(key))
+        type_name = case.get("type")
+        if not isinstance(type_name, str) or not type_name:
+            raise GraphError(f"node '{node}': a case has no 'type'", case.where)
+        registry.resolve(type_name, case.at("type"))
+        match = case.get("match", "*")  # no match: the default case
+        match = [match] if isinstance(match, str) else match
+        if not isinstance(match, list) or not all(isinstance(m, str) for m in match):
+            raise GraphError(f"node '{node}': 'match' must be a glob pattern or a list of them", case.at("match"))
+        patterns += match
+        if chosen is None and any(fnmatch.fnmatchcase(text, m) for m in match):
+            chosen = case
+    if chosen is None:
+        shown = ", ".join(patterns)
+        raise GraphError(f"node '{node}': no case matches {text!r} (patterns: {shown})", body.at("choose"))
+    # The node's other keys (inputs, on_error, queue_size) hold whichever case is chosen.
+    out = LocDict({k: v for k, v in body.items() if k not in ("choose", "cases")})
+    out.key_where = {k: body.at(k) for k in out}
+    for key in ("type", "params"):
+        if key in chosen:
+            out[key] = chosen[key]
+            out.key_where[key] = chosen.at(key)
+    out.where = chosen.where
+    return out
 
 
 def _build_node(name: str, body: LocDict, raw: _Raw, scope: _Scope) -> NodeSpec:

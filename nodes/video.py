@@ -24,23 +24,11 @@ class VideoSource(Node):
         Param("realtime", bool, False, "pace a file at its frame rate, as a camera would deliver it"),
         Param("max_frames", int, 0, "stop after this many frames; 0 = all", min=0),
         Param("progress", bool, True, "progress bar on stderr when it is a terminal and the length is known"),
-        Param("synthetic_exercise", str, "squat", "input 'synthetic': the exercise the rendered athlete performs"),
-        Param("synthetic_reps", int, 5, "input 'synthetic': how many reps", min=0),
     ]
 
     def setup(self) -> None:
         self._images: list[Path] | None = None
         self._cap: cv2.VideoCapture | None = None
-        self._synthetic = self.input == "synthetic"
-        if self._synthetic:
-            from nodes.workout.motion import EXERCISES
-
-            if self.synthetic_exercise not in EXERCISES:
-                known = ", ".join(EXERCISES)
-                raise UserError(
-                    f"node '{self.name}': the synthetic athlete knows {known}, not '{self.synthetic_exercise}'"
-                )
-            return
         source = self.input
         if isinstance(source, str) and source.isdigit():
             source = int(source)
@@ -66,12 +54,6 @@ class VideoSource(Node):
             raise UserError(f"node '{self.name}': input {source} is not a video file OpenCV can read")
 
     def generate(self) -> Iterator[Sample]:
-        if self._synthetic:
-            from nodes.workout.athlete import frames
-
-            for sample in frames(self.synthetic_exercise, self.synthetic_reps):
-                yield Sample({"frame": sample.values["frame"]}, timestamp=sample.timestamp)
-            return
         if self._images is not None:
             yield from self._generate_images()
             return

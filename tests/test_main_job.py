@@ -33,7 +33,7 @@ def models_env(monkeypatch) -> None:
 @pytest.mark.parametrize("exercise", ["squat", "push-up"])
 def test_default_input_is_the_synthetic_athlete(tmp_path: Path, monkeypatch, exercise: str) -> None:
     models_env(monkeypatch)
-    s = run_reps(tmp_path, f"exercise={exercise}", "source.synthetic_reps=3")
+    s = run_reps(tmp_path, f"exercise={exercise}", "source.reps=3")
     assert s["exercise"] == exercise and s["reps"] == 3
     assert {"frames", "seconds", "fps", "duration", "mean_energy", "peak_energy"} <= set(s)
     rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]

@@ -1,4 +1,5 @@
-"""The synthetic athlete: a rendered figure performing N reps of an exercise, with known joints.
+"""The synthetic athlete: a rendered figure performing a session (sets of exercises, rests), with
+known joints. A source node of its own: a graph chooses it for input ``synthetic[:SESSION]``.
 
 Limbs are shaded capsules in clothing colours (shirt, shorts, skin, shoes) on a wall and a
 floor, far-side limbs darker and drawn first, so that a pose model sees a person. The joint
@@ -13,11 +14,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from dataflow import FRAME, KEYPOINTS, Node, Out, Param, PortType, Sample
+from dataflow import FRAME, KEYPOINTS, Node, Out, Param, PortType, Sample, UserError
 from nodes.pose.keypoints import Keypoints
 from nodes.pose.schemas import BLAZEPOSE_33
 
-from .motion import EXERCISES, Take, phase_track, project
+from .motion import EXERCISES, Take
+from .session_plan import SESSION_DOC, Item, Session, plan_for
 
 SKIN = (150, 175, 225)
 SHIRT = (60, 70, 200)
@@ -122,35 +124,51 @@ def _torso(img: np.ndarray, j: dict[str, np.ndarray], torso_px: float, view: str
 
 
 class SyntheticAthlete(Node):
-    """Rendered frames of a figure doing N reps of an exercise, and the true joint positions."""
+    """Rendered frames of a figure performing a session of exercises, and the true joint positions."""
 
     outputs = [Out("frame", FRAME, "BGR image"), Out("truth", KEYPOINTS, "rendered joint positions")]
     params = [
-        Param("exercise", str, "squat", "motion to perform", choices=tuple(EXERCISES)),
-        Param("reps", int, 5, "repetitions", min=0),
+        Param("session", str, "", SESSION_DOC),
+        Param("exercise", str, "squat", "no session: the exercise to perform", choices=tuple(EXERCISES)),
+        Param("reps", int, 5, "no session: repetitions", min=0),
         Param("seed", int, 0, "random seed of the variations"),
         Param("fps", float, 30.0, "frame rate", min=1),
         Param("torso_px", float, 110.0, "torso length in pixels", min=20),
     ]
 
+    def __init__(self, name: str, params: dict[str, Any]) -> None:
+        super().__init__(name, params)
+        # Parsed when the graph is checked: a bad session is reported before anything runs.
+        try:
+            self.plan = plan_for(self.session, self.exercise, self.reps)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+
     def output_type(self, port: str, inputs: dict[str, PortType]) -> PortType:
         return KEYPOINTS.with_schema("blazepose33", BLAZEPOSE_33) if port == "truth" else FRAME
 
     def generate(self) -> Iterator[Sample]:
-        yield from frames(self.exercise, self.reps, self.seed, self.fps, self.torso_px)
+        yield from session_frames(self.plan, self.seed, self.fps, self.torso_px)
 
 
 def frames(exercise: str, reps: int, seed: int = 0, fps: float = 30.0, torso_px: float = 110.0) -> Iterator[Sample]:
-    take = Take(exercise, reps, fps=fps, seed=seed, fps_jitter=0.0, torso_px=torso_px, size=(640, 480))
-    ex = EXERCISES[exercise]
+    """Rendered frames of one set: ``reps`` of ``exercise``."""
+    return session_frames([Item(exercise, reps)], seed, fps, torso_px)
+
+
+def session_frames(
+    plan: str | list[Item], seed: int = 0, fps: float = 30.0, torso_px: float = 110.0
+) -> Iterator[Sample]:
+    """Rendered frames (``frame``) and true joints (``truth``) of a session, timestamped."""
+    # How every set is performed (no frame-time jitter: a rendered clip); the plan says what.
+    take = Take("squat", 0, fps=fps, seed=seed, fps_jitter=0.0, torso_px=torso_px, size=(640, 480))
     floor_y = 0
-    for t, s in phase_track(take):
-        xy, _ = project(take, s, BLAZEPOSE_33)
+    for t, xy, view in Session(plan, take).motion(BLAZEPOSE_33):
         joints: dict[str, Any] = dict(zip(BLAZEPOSE_33, xy, strict=True))
         if not floor_y:
             floor_y = int(max(joints["left_foot_index"][1], joints["right_foot_index"][1], joints["left_wrist"][1]) + 6)
             floor_y = min(floor_y, 470)
-        img = render(joints, torso_px, take.size, floor_y, ex.view)
+        img = render(joints, torso_px, take.size, floor_y, view)
         truth = Keypoints(
             "blazepose33", BLAZEPOSE_33, xy[:33].astype(np.float32), np.ones(33, np.float32), 1.0, take.size
         )

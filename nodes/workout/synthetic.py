@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from dataflow import KEYPOINTS, Node, Out, Param, PortType, Sample
+from dataflow import KEYPOINTS, Node, Out, Param, PortType, Sample, UserError
 from nodes.pose.schemas import SCHEMAS
 
-from .motion import EXERCISES, Take, keypoints_sequence
+from .motion import EXERCISES, Take
+from .session_plan import SESSION_DOC, Session, plan_for
 
 
 class SyntheticKeypoints(Node):
-    """Keypoints of N reps of an exercise, with noise, frame-time jitter, dropouts and pauses."""
+    """Keypoints of a session of exercises, with noise, frame-time jitter, dropouts and pauses."""
 
     outputs = [Out("keypoints", KEYPOINTS)]
     params = [
-        Param("exercise", str, "squat", "motion to perform", choices=tuple(EXERCISES)),
-        Param("reps", int, 5, "repetitions", min=0),
+        Param("session", str, "", SESSION_DOC),
+        Param("exercise", str, "squat", "no session: the exercise to perform", choices=tuple(EXERCISES)),
+        Param("reps", int, 5, "no session: repetitions", min=0),
         Param("schema", str, "blazepose33", "joint schema", choices=tuple(SCHEMAS)),
         Param("seed", int, 0, "random seed of the variations"),
         Param("fps", float, 30.0, "frame rate", min=1),
@@ -24,12 +27,18 @@ class SyntheticKeypoints(Node):
         Param("dropout", float, 0.03, "chance a joint is unseen in a frame", min=0, max=1),
     ]
 
+    def __init__(self, name: str, params: dict[str, Any]) -> None:
+        super().__init__(name, params)
+        try:
+            self.plan = plan_for(self.session, self.exercise, self.reps)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+
     def output_type(self, port: str, inputs: dict[str, PortType]) -> PortType:
         return KEYPOINTS.with_schema(self.schema, SCHEMAS[self.schema])
 
     def generate(self) -> Iterator[Sample]:
-        take = Take(
-            self.exercise, self.reps, fps=self.fps, noise_px=self.noise_px, dropout=self.dropout, seed=self.seed
-        )
-        for t, kp in keypoints_sequence(take, self.schema):
+        # How every set is performed and observed; the plan says what is performed.
+        take = Take("squat", 0, fps=self.fps, noise_px=self.noise_px, dropout=self.dropout, seed=self.seed)
+        for t, kp in Session(self.plan, take).keypoints(self.schema):
             yield Sample({"keypoints": kp}, timestamp=t)
