@@ -38,7 +38,7 @@ def count_array(exercise: str, poses: np.ndarray, fps: float = 30.0) -> int:
     for seq, (t, kp) in enumerate(pose_arrays.frames(pose_arrays.load_array(poses), fps, 1000, 1000)):
         node.packet = Packet("s", seq, t, kp)
         node.process(kp)
-    return node.machine.reps
+    return node.counter.machine.reps
 
 
 # -- pose-sequence arrays ------------------------------------------------------------------------
@@ -140,7 +140,7 @@ def test_records_say_why_nothing_counts() -> None:
     for seq, (t, kp) in enumerate(keypoints_sequence(Take("bicep-curl", reps=3, seed=2), "blazepose33")):
         node.packet = Packet("s", seq, t, kp)
         reasons.add(node.process(kp)["state"].get("gate"))
-    assert node.machine.reps == 0
+    assert node.counter.machine.reps == 0
     assert "not wrist_drop > 0.3 or body_tilt > 50" in reasons
 
 
@@ -214,7 +214,7 @@ def test_cycles_faster_than_min_rep_time_are_not_counted_and_records_say_so(tmp_
     for seq, (t, kp) in enumerate(keypoints_sequence(Take("squat", reps=3, seed=1), "blazepose33")):
         node.packet = Packet("s", seq, t, kp)
         record = node.process(kp)["state"]
-    assert node.machine.reps == 0 and record["not_counted_too_fast"] == 3
+    assert node.counter.machine.reps == 0 and record["not_counted_too_fast"] == 3
 
 
 def test_a_file_that_is_not_numpy_at_all_is_one_line(tmp_path: Path, capsys) -> None:

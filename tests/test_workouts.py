@@ -50,7 +50,7 @@ def test_push_up_gate_ignores_a_standing_person_bending_arms() -> None:
     # A standing person curling their arms bends the elbows like a push-up but is upright.
     got, _, node = count("push-up", Take("bicep-curl", reps=6, seed=2))
     assert got == 0
-    assert node.machine.state is None
+    assert node.counter.machine.state is None
 
 
 def test_curl_does_not_count_squats() -> None:
@@ -63,7 +63,7 @@ def test_plank_counts_hold_time_not_reps() -> None:
     got, _, node = count("plank", take)
     assert got == 0
     # about 4 s held before standing up and 4 s after, minus the entry delay
-    assert 6.0 < node.machine.hold_seconds < 8.5
+    assert 6.0 < node.counter.machine.hold_seconds < 8.5
 
 
 def write_workout(tmp_path: Path, text: str) -> str:

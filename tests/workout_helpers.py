@@ -18,4 +18,4 @@ def count(exercise: str, take: Take, schema: str = "blazepose33") -> tuple[int, 
         out = node.process(kp)
         if "rep" in out:
             events.append(out["rep"])
-    return node.machine.reps, events, node
+    return node.counter.machine.reps, events, node

@@ -96,8 +96,6 @@ class SessionSummary(Node):
     params = [Param("print", bool, True, "print the summary on stderr at the end")]
 
     def setup(self) -> None:
-        self.exercise = ""
-        self.reps = 0
         self.hold: float | None = None
         self.first: float | None = None
         self.last: float | None = None
@@ -109,6 +107,8 @@ class SessionSummary(Node):
         self.total_energy = 0.0
         self.frames = 0
         self.wall_start: float | None = None
+        self.bouts: dict[str, dict[str, float]] = {}  # exercise -> reps, bouts, seconds of the bouts that ended
+        self.bout: tuple[int, str | None, int, float, float] | None = None  # id, exercise, reps, first, last
 
     def process(self, state: dict, energy: dict | None, rep: Any) -> None:
         t = float(self.timestamp)
@@ -117,8 +117,7 @@ class SessionSummary(Node):
             self.wall_start = time.perf_counter()
         self.first = t if self.first is None else self.first
         self.last = t
-        self.exercise = state["exercise"]
-        self.reps = state["reps"]
+        self._bout(state, t)
         self.hold = state.get("hold_seconds", self.hold)
         if energy is not None:
             self.score_count += 1
@@ -132,10 +131,43 @@ class SessionSummary(Node):
                 self.events_dropped += len(self.events) - MAX_EVENTS
                 del self.events[:-MAX_EVENTS]
 
+    def _bout(self, state: dict, t: float) -> None:
+        """Reps per exercise: the last word on each bout (a recognition may be revised within one)."""
+        bout, exercise = state.get("bout", 0), state["exercise"]
+        reps = state.get("bout_reps", state["reps"])
+        if self.bout is not None and self.bout[0] != bout:
+            self._close_bout()
+        first = self.bout[3] if self.bout is not None else t
+        self.bout = (bout, exercise, reps, first, t)
+
+    def _close_bout(self) -> None:
+        assert self.bout is not None
+        _, exercise, reps, first, last = self.bout
+        if exercise is not None:
+            done = self.bouts.setdefault(exercise, {"reps": 0, "bouts": 0, "seconds": 0.0})
+            done["reps"] += reps
+            done["bouts"] += 1
+            done["seconds"] += last - first
+        self.bout = None
+
+    def exercises(self) -> dict[str, dict[str, Any]]:
+        """{exercise: {reps, bouts, seconds}} over the session so far."""
+        out = {k: dict(v) for k, v in self.bouts.items()}
+        if self.bout is not None and self.bout[1] is not None:
+            _, exercise, reps, first, last = self.bout
+            done = out.setdefault(exercise, {"reps": 0, "bouts": 0, "seconds": 0.0})
+            done["reps"] += reps
+            done["bouts"] += 1
+            done["seconds"] += last - first
+        return {k: {**v, "seconds": round(v["seconds"], 3)} for k, v in out.items()}
+
     def summary(self) -> dict[str, Any]:
+        exercises = self.exercises()
+        main = max(exercises, key=lambda k: exercises[k]["reps"], default=None)
         out: dict[str, Any] = {
-            "exercise": self.exercise,
-            "reps": self.reps,
+            "exercise": main,
+            "reps": exercises[main]["reps"] if main else 0,
+            "exercises": exercises,
             "duration": round((self.last or 0.0) - (self.first or 0.0), 3),
             "mean_energy": round(self.score_sum / self.score_count, 2) if self.score_count else None,
             "peak_energy": round(self.score_peak, 2) if self.score_count else None,
@@ -150,13 +182,11 @@ class SessionSummary(Node):
         return out
 
     def close(self) -> None:
-        if self.print and self.exercise:
-            s = self.summary()
+        s = self.summary()
+        if self.print and self.frames:
             hold = f", held {s['hold_seconds']:.1f} s" if "hold_seconds" in s else ""
             energy = f", energy mean {s['mean_energy']} peak {s['peak_energy']}" if self.score_count else ""
             wall = time.perf_counter() - (self.wall_start or time.perf_counter())
             rate = f" at {self.frames / wall:.1f} fps" if wall > 0 else ""
-            print(
-                f"{s['exercise']}: {s['reps']} reps{hold} in {s['duration']:.1f} s{energy}; {self.frames} frames{rate}",
-                file=sys.stderr,
-            )
+            done = ", ".join(f"{k}: {v['reps']} reps" for k, v in s["exercises"].items()) or "no exercise"
+            print(f"{done}{hold} in {s['duration']:.1f} s{energy}; {self.frames} frames{rate}", file=sys.stderr)

@@ -1,0 +1,183 @@
+"""Recognizing the exercise from the pose stream: which candidate workout is being done, and since when.
+
+Two kinds of evidence, both needed:
+
+- *Its own counter counts it.* Every candidate workout's counter runs in the background on the
+  bout (its levels, gate and states, as the workout file defines them), so a workout is only
+  chosen once the person has done at least one full repetition of it. Standing, walking, talking
+  and resting complete no repetition of anything: no exercise.
+- *The pose looks like it.* A fitted classifier (``pose_classifier``) scores each frame against
+  each workout's two extreme poses; a workout's score over the bout is the mean log-likelihood of
+  its poses plus the log of how often the rarer of its two extremes was seen (a repetition visits
+  both). Scores become a confidence by a softmax over the candidates.
+
+A decision is made at a candidate's repetition when it leads with ``confidence``, or at its second
+repetition in any case; it is revised while the bout goes on if another candidate with a
+repetition of its own overtakes it. A bout ends after ``rest`` seconds without a repetition of the
+recognized workout; then recognition starts afresh (another exercise may follow).
+Workouts the classifier does not know can still be recognized, by their counter alone, when no
+known workout leads.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nodes.pose.keypoints import Keypoints
+
+from . import movement, spec
+from .counter import WorkoutCounter
+from .pose_classifier import PoseClassifier
+
+UNKNOWN_LOG_LIKELIHOOD = math.log(0.02)  # a workout the classifier was not fitted for: a faint, even guess
+
+
+@dataclass
+class Decision:
+    """What the recognizer says about one frame."""
+
+    exercise: str | None  # None: not sure yet, or no exercise
+    confidence: float
+    bout: int  # increments when a bout ends
+    since: float  # the bout's first frame time: counting of a decided exercise starts here
+    revised: bool = False  # the exercise of this bout changed on this frame
+
+    def to_dict(self) -> dict:
+        return {
+            "exercise": self.exercise,
+            "confidence": round(self.confidence, 3),
+            "bout": self.bout,
+            "since": round(self.since, 4),
+        }
+
+
+@dataclass
+class _Bout:
+    since: float
+    counters: dict[str, WorkoutCounter]
+    reps: dict[str, int] = field(default_factory=dict)
+    last_rep: dict[str, float] = field(default_factory=dict)
+    loglik: np.ndarray | None = None
+    ends: np.ndarray | None = None
+    frames: int = 0
+
+
+class Recognizer:
+    """Per-stream exercise recognition among ``candidates`` (workout names or files)."""
+
+    def __init__(
+        self,
+        candidates: list[str],
+        classifier: PoseClassifier,
+        confidence: float = 0.8,
+        rest: float = 8.0,
+        rate: float = 15.0,
+    ) -> None:
+        self.workouts = {w.exercise: w for w in (spec.load(c) for c in candidates)}
+        self.names = list(self.workouts)
+        self.classifier = classifier
+        self.known = np.array([n in classifier.workouts for n in self.names])
+        self.columns = np.array([classifier.workouts.index(n) if n in classifier.workouts else 0 for n in self.names])
+        self.confidence = confidence
+        self.rest = rest
+        self.period = 1.0 / rate if rate > 0 else 0.0
+        self.exercise: str | None = None
+        self.level = 0.0
+        self.bout_id = 0
+        self.bout: _Bout | None = None
+        self.last_step: float | None = None
+        self.last_check = -math.inf
+
+    def __call__(self, kp: Keypoints, t: float) -> Decision:
+        if self.bout is None:
+            self.bout = self._new_bout(t)
+        revised = False
+        # Counters and the classifier at most ``rate`` times a second: rep states last longer than that.
+        if self.last_step is None or t - self.last_step >= self.period * 0.999:
+            self.last_step = t
+            repeated = self._step(kp, t)
+            if repeated or t - self.last_check >= 1.0:
+                self.last_check = t
+                revised = self._decide()
+            self._maybe_end(t)
+        return Decision(self.exercise, self.level, self.bout_id, self.bout.since, revised)
+
+    def _new_bout(self, t: float) -> _Bout:
+        return _Bout(since=t, counters={n: WorkoutCounter(w) for n, w in self.workouts.items()})
+
+    def _step(self, kp: Keypoints, t: float) -> bool:
+        bout = self.bout
+        assert bout is not None
+        repeated = False
+        for name, counter in bout.counters.items():
+            _, _, event = counter.step(kp, t)
+            if event is not None:
+                bout.reps[name] = bout.reps.get(name, 0) + 1
+                bout.last_rep[name] = t
+                repeated = True
+        if kp.presence >= 0.5:
+            idx = movement.joint_indices(kp.names)
+            if idx is not None:
+                seen = kp.confidence[idx] >= 0.5
+                if seen.sum() >= 8:
+                    f = movement.frame_features(kp.xy[idx][None], seen[None])
+                    p = self.classifier.probabilities(f)[0][self.columns]  # (candidates, 2)
+                    loglik = np.where(self.known, np.log(p.sum(1) + 1e-3), UNKNOWN_LOG_LIKELIHOOD)
+                    ends = np.where(self.known[:, None], p, math.exp(UNKNOWN_LOG_LIKELIHOOD) / 2)
+                    bout.loglik = loglik if bout.loglik is None else bout.loglik + loglik
+                    bout.ends = ends if bout.ends is None else bout.ends + ends
+                    bout.frames += 1
+        return repeated
+
+    def scores(self) -> dict[str, float]:
+        """Each candidate's confidence over the bout so far (they sum to 1)."""
+        bout = self.bout
+        if bout is None or bout.frames == 0:
+            return {n: 1.0 / len(self.names) for n in self.names}
+        assert bout.loglik is not None and bout.ends is not None
+        s = bout.loglik / bout.frames + np.log(bout.ends.min(axis=1) / bout.frames + 1e-3)
+        p = np.exp(s - s.max())
+        p /= p.sum()
+        return dict(zip(self.names, p.tolist(), strict=True))
+
+    def _decide(self) -> bool:
+        bout = self.bout
+        assert bout is not None
+        if not bout.reps:
+            return False
+        scores = self.scores()
+        with_reps = [n for n in self.names if bout.reps.get(n, 0) >= 1]
+        leader = max(self.names, key=scores.__getitem__)
+        current = self.exercise
+        choice = None
+        if leader in with_reps and (scores[leader] >= self.confidence or bout.reps[leader] >= 2):
+            # A revision needs a clear lead, so two close candidates do not take turns.
+            if current is None or scores[leader] >= self.confidence or scores[leader] >= 2 * scores[current]:
+                choice = leader
+        elif current is None:
+            # At a second repetition decide anyway, among the workouts that counted one.
+            best = max(with_reps, key=scores.__getitem__)
+            if bout.reps[best] >= 2:
+                choice = best
+        if choice is None or choice == current:
+            self.level = scores[current] if current is not None else 0.0
+            return False
+        self.level = scores[choice]
+        self.exercise = choice
+        return current is not None
+
+    def _maybe_end(self, t: float) -> None:
+        bout = self.bout
+        assert bout is not None
+        last = bout.last_rep.get(self.exercise) if self.exercise else max(bout.last_rep.values(), default=None)
+        quiet_since = last if last is not None else bout.since
+        if t - quiet_since >= self.rest:
+            if self.exercise is None and not bout.reps and bout.frames == 0:
+                return
+            self.bout_id += 1 if self.exercise is not None else 0
+            self.exercise, self.level = None, 0.0
+            self.bout = self._new_bout(t)
+            self.last_check = -math.inf

@@ -1,0 +1,54 @@
+"""ExerciseRecognizer node: names the exercise being done (``exercise: auto``), or passes a fixed one on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dataflow import KEYPOINTS, RECORD, DataflowError, In, Node, Out, Param, UserError
+from nodes.pose.keypoints import Keypoints
+
+from . import pose_classifier, spec
+from .recognition import Recognizer
+
+
+class ExerciseRecognizer(Node):
+    """Per frame: the recognized exercise (None until sure), its confidence, the bout and its start."""
+
+    inputs = [In("keypoints", KEYPOINTS)]
+    outputs = [Out("exercise", RECORD, "exercise (None until sure), confidence, bout number, bout start time")]
+    params = [
+        Param("exercise", str, "auto", "auto: recognize it; a workout name: that one, nothing is recognized"),
+        Param("among", str, "", "candidate workouts, comma-separated (e.g. squat,push-up); empty: every workout"),
+        Param("confidence", float, 0.8, "share of the evidence the leading workout needs to be named", min=0, max=1),
+        Param("rest", float, 8.0, "seconds without a repetition that end a bout", min=0.5),
+        Param("rate", float, 15.0, "times a second the candidates are evaluated", min=1),
+    ]
+    stateful = True
+
+    def __init__(self, name: str, params: dict[str, Any]) -> None:
+        super().__init__(name, params)
+        self.fixed = None if self.exercise == "auto" else self.exercise
+        self.candidates = [n.strip() for n in self.among.split(",") if n.strip()] or spec.available()
+        for candidate in self.candidates if self.fixed is None else [self.fixed]:
+            try:
+                spec.find(candidate)
+            except DataflowError as exc:
+                raise type(exc)(f"node '{name}': {exc.message}", exc.where) from None
+
+    def setup(self) -> None:
+        self.recognizer: Recognizer | None = None
+        if self.fixed is not None:
+            return
+        try:
+            classifier = pose_classifier.load()
+        except (OSError, ValueError) as exc:
+            raise UserError(f"node '{self.name}': recognizer model {pose_classifier.MODEL_PATH}: {exc}") from None
+        try:
+            self.recognizer = Recognizer(self.candidates, classifier, self.confidence, self.rest, self.rate)
+        except DataflowError as exc:
+            raise UserError(f"node '{self.name}': among: {exc.message}") from None
+
+    def process(self, keypoints: Keypoints) -> dict[str, Any]:
+        if self.recognizer is None:
+            return {"exercise": {"exercise": self.fixed, "confidence": 1.0, "bout": 0, "since": 0.0}}
+        return {"exercise": self.recognizer(keypoints, float(self.timestamp)).to_dict()}
