@@ -129,7 +129,13 @@ class SyntheticAthlete(Node):
     outputs = [Out("frame", FRAME, "BGR image"), Out("truth", KEYPOINTS, "rendered joint positions")]
     params = [
         Param("session", str, "", SESSION_DOC),
-        Param("exercise", str, "squat", "no session: the exercise to perform", choices=tuple(EXERCISES)),
+        Param(
+            "exercise",
+            str,
+            "squat",
+            "no session: the exercise to perform (auto: a session of several)",
+            choices=(*EXERCISES, "auto"),
+        ),
         Param("reps", int, 5, "no session: repetitions", min=0),
         Param("seed", int, 0, "random seed of the variations"),
         Param("fps", float, 30.0, "frame rate", min=1),

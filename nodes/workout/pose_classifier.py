@@ -27,22 +27,37 @@ class PoseClassifier:
         self.real_data = frozenset(model.get("real_data", ()))
         self.mean = np.asarray(model["mean"], np.float32)
         self.scale = 1.0 / np.asarray(model["std"], np.float32)
-        self.members = [
+        members = [
             ([np.asarray(w, np.float32) for w in m["weights"]], [np.asarray(b, np.float32) for b in m["biases"]])
             for m in model["members"]
         ]
+        self.size = len(members)
+        # The members side by side: one matrix product per layer for the whole ensemble
+        # (the first layer's inputs are shared, later layers are block-diagonal).
+        layers = len(members[0][0])
+        self.weights = [np.concatenate([w[0] for w, _ in members], axis=1)]
+        self.weights += [_block_diagonal([w[k] for w, _ in members]) for k in range(1, layers)]
+        self.biases = [np.concatenate([b[k] for _, b in members]) for k in range(layers)]
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         z = np.nan_to_num((features.astype(np.float32) - self.mean) * self.scale)  # unknown feature = average
-        total = np.zeros((len(z), 2 * len(self.workouts)), np.float32)
-        for weights, biases in self.members:
-            h = z
-            for w, b in zip(weights[:-1], biases[:-1], strict=True):
-                h = np.maximum(h @ w + b, 0.0)
-            logits = h @ weights[-1] + biases[-1]
-            e = np.exp(logits - logits.max(axis=1, keepdims=True))
-            total += e / e.sum(axis=1, keepdims=True)
-        return (total / len(self.members)).reshape(len(z), len(self.workouts), 2)
+        h = z
+        for w, b in zip(self.weights[:-1], self.biases[:-1], strict=True):
+            h = np.maximum(h @ w + b, 0.0)
+        logits = (h @ self.weights[-1] + self.biases[-1]).reshape(len(z), self.size, -1)
+        e = np.exp(logits - logits.max(axis=2, keepdims=True))
+        p = (e / e.sum(axis=2, keepdims=True)).mean(axis=1)
+        return p.reshape(len(z), len(self.workouts), 2)
+
+
+def _block_diagonal(blocks: list[np.ndarray]) -> np.ndarray:
+    rows, cols = sum(b.shape[0] for b in blocks), sum(b.shape[1] for b in blocks)
+    out = np.zeros((rows, cols), np.float32)
+    r = c = 0
+    for b in blocks:
+        out[r : r + b.shape[0], c : c + b.shape[1]] = b
+        r, c = r + b.shape[0], c + b.shape[1]
+    return out
 
 
 @lru_cache(maxsize=4)

@@ -22,6 +22,7 @@ known workout leads.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +34,10 @@ from .counter import WorkoutCounter
 from .pose_classifier import PoseClassifier
 
 UNKNOWN_LOG_LIKELIHOOD = math.log(0.02)  # a workout the classifier was not fitted for: a faint, even guess
+ONSET_FRAMES = 3  # evaluated frames in a row that look like a workout before its posture counts as taken up
+ONSET_LEAD_S = 0.25
+LEAD_S = 2.0  # counting of a recognized exercise starts this long before its first rep's far state
+RESTART_S = 2.0  # when stale evidence is dropped, the last seconds are kept: a rep may have begun in them
 
 
 @dataclass
@@ -60,6 +65,9 @@ class _Bout:
     counters: dict[str, WorkoutCounter]
     reps: dict[str, int] = field(default_factory=dict)
     last_rep: dict[str, float] = field(default_factory=dict)
+    first_start: dict[str, float] = field(default_factory=dict)  # each workout's first rep in the bout
+    streak: np.ndarray | None = None  # evaluated frames in a row that look like each workout
+    onset: dict[str, float] = field(default_factory=dict)  # when each workout's posture began (held ONSET_FRAMES)
     loglik: np.ndarray | None = None
     ends: np.ndarray | None = None
     frames: int = 0
@@ -74,7 +82,7 @@ class Recognizer:
         classifier: PoseClassifier,
         confidence: float = 0.8,
         rest: float = 8.0,
-        rate: float = 15.0,
+        rate: float = 10.0,
     ) -> None:
         self.workouts = {w.exercise: w for w in (spec.load(c) for c in candidates)}
         self.names = list(self.workouts)
@@ -90,10 +98,14 @@ class Recognizer:
         self.bout: _Bout | None = None
         self.last_step: float | None = None
         self.last_check = -math.inf
+        self.recent: deque[tuple[float, Keypoints]] = deque()  # the last ``rest`` seconds, for a new bout
 
     def __call__(self, kp: Keypoints, t: float) -> Decision:
         if self.bout is None:
             self.bout = self._new_bout(t)
+        self.recent.append((t, kp))
+        while self.recent[0][0] < t - self.rest - 1.0:
+            self.recent.popleft()
         revised = False
         # Counters and the classifier at most ``rate`` times a second: rep states last longer than that.
         if self.last_step is None or t - self.last_step >= self.period * 0.999:
@@ -103,7 +115,17 @@ class Recognizer:
                 self.last_check = t
                 revised = self._decide()
             self._maybe_end(t)
-        return Decision(self.exercise, self.level, self.bout_id, self.bout.since, revised)
+        since = self.bout.since
+        if self.exercise is not None:
+            # Count from when the person took up this exercise's posture (or just before its first rep):
+            # what came before (a rest, getting into position) would only stretch the range its levels
+            # calibrate on.
+            start = self.bout.first_start[self.exercise] - LEAD_S
+            onset = self.bout.onset.get(self.exercise)
+            since = max(
+                since, start if onset is None else min(onset - ONSET_LEAD_S, self.bout.first_start[self.exercise])
+            )
+        return Decision(self.exercise, self.level, self.bout_id, since, revised)
 
     def _new_bout(self, t: float) -> _Bout:
         return _Bout(since=t, counters={n: WorkoutCounter(w) for n, w in self.workouts.items()})
@@ -117,6 +139,7 @@ class Recognizer:
             if event is not None:
                 bout.reps[name] = bout.reps.get(name, 0) + 1
                 bout.last_rep[name] = t
+                bout.first_start.setdefault(name, event.start)
                 repeated = True
         if kp.presence >= 0.5:
             idx = movement.joint_indices(kp.names)
@@ -130,6 +153,10 @@ class Recognizer:
                     bout.loglik = loglik if bout.loglik is None else bout.loglik + loglik
                     bout.ends = ends if bout.ends is None else bout.ends + ends
                     bout.frames += 1
+                    looks = p.sum(1) >= 0.5
+                    bout.streak = looks * (1 if bout.streak is None else bout.streak + 1)
+                    for i in np.flatnonzero(bout.streak == ONSET_FRAMES):
+                        bout.onset.setdefault(self.names[i], t - (ONSET_FRAMES - 1) * self.period)
         return repeated
 
     def scores(self) -> dict[str, float]:
@@ -174,10 +201,19 @@ class Recognizer:
         assert bout is not None
         last = bout.last_rep.get(self.exercise) if self.exercise else max(bout.last_rep.values(), default=None)
         quiet_since = last if last is not None else bout.since
-        if t - quiet_since >= self.rest:
-            if self.exercise is None and not bout.reps and bout.frames == 0:
-                return
-            self.bout_id += 1 if self.exercise is not None else 0
-            self.exercise, self.level = None, 0.0
-            self.bout = self._new_bout(t)
-            self.last_check = -math.inf
+        if t - quiet_since < self.rest or (self.exercise is None and bout.frames == 0 and not bout.reps):
+            return
+        if self.exercise is not None:
+            # The next exercise may have begun during the quiet time: its bout starts where this one's reps ended.
+            self.bout_id += 1
+            since = quiet_since
+        else:
+            since = t - RESTART_S  # nothing recognized: old evidence is stale, keep a rep's worth
+        self.exercise, self.level = None, 0.0
+        self.bout = self._new_bout(since)
+        self.last_check = -math.inf
+        self.last_step = None
+        for bt, bkp in [item for item in self.recent if item[0] >= since]:
+            if self.last_step is None or bt - self.last_step >= self.period * 0.999:
+                self.last_step = bt
+                self._step(bkp, bt)

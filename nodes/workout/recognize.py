@@ -21,7 +21,7 @@ class ExerciseRecognizer(Node):
         Param("among", str, "", "candidate workouts, comma-separated (e.g. squat,push-up); empty: every workout"),
         Param("confidence", float, 0.8, "share of the evidence the leading workout needs to be named", min=0, max=1),
         Param("rest", float, 8.0, "seconds without a repetition that end a bout", min=0.5),
-        Param("rate", float, 15.0, "times a second the candidates are evaluated", min=1),
+        Param("rate", float, 10.0, "times a second the candidates are evaluated", min=1),
     ]
     stateful = True
 

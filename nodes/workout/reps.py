@@ -97,7 +97,6 @@ class RepCounter(Node):
             if self.counter is not None and self.current is not None:
                 self.totals[self.current] = self.totals.get(self.current, 0) + self.counter.reps
             self.bout, self.counter, self.current = decision["bout"], None, None
-            self.buffer.clear()
         since = max(decision["since"], t - BUFFER_S)
         while self.buffer and self.buffer[0][0] < since:
             self.buffer.popleft()

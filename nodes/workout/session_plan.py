@@ -25,6 +25,7 @@ from .motion import EXERCISES, Take, phase_track, project
 DEFAULT_REPS = 5
 DEFAULT_REST_SECONDS = 3.0
 BLEND_SECONDS = 1.0
+AUTO_SESSION = "squat*5,rest*3s,push-up*4"  # no session and exercise 'auto': something to recognize
 SCHEME = "synthetic"  # a graph's input 'synthetic' or 'synthetic:SESSION' names the athlete
 REST = "rest"
 SESSION_DOC = (
@@ -114,12 +115,15 @@ def parse_session(text: str) -> list[Item]:
 
 def plan_for(session: str, exercise: str = "squat", reps: int = DEFAULT_REPS) -> list[Item]:
     """The plan a synthetic source's params describe: ``session`` text when given (a graph's input
-    ``synthetic:SESSION`` is taken as it comes), else ``reps`` of ``exercise``."""
+    ``synthetic:SESSION`` is taken as it comes), else ``reps`` of ``exercise`` (``auto``: the
+    session AUTO_SESSION, several exercises for recognition to name)."""
     text = session.strip()
     if text.startswith(f"{SCHEME}:"):
         text = text[len(SCHEME) + 1 :]
     elif text == SCHEME:
         text = ""
+    if not text.strip() and exercise == "auto":
+        return parse_session(AUTO_SESSION)
     if not text.strip():
         if exercise not in EXERCISES:
             raise _bad(exercise, _unknown(exercise))

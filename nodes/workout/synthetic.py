@@ -18,13 +18,20 @@ class SyntheticKeypoints(Node):
     outputs = [Out("keypoints", KEYPOINTS)]
     params = [
         Param("session", str, "", SESSION_DOC),
-        Param("exercise", str, "squat", "no session: the exercise to perform", choices=tuple(EXERCISES)),
+        Param(
+            "exercise",
+            str,
+            "squat",
+            "no session: the exercise to perform (auto: a session of several)",
+            choices=(*EXERCISES, "auto"),
+        ),
         Param("reps", int, 5, "no session: repetitions", min=0),
         Param("schema", str, "blazepose33", "joint schema", choices=tuple(SCHEMAS)),
         Param("seed", int, 0, "random seed of the variations"),
         Param("fps", float, 30.0, "frame rate", min=1),
         Param("noise_px", float, 1.5, "keypoint noise (pixels)", min=0),
         Param("dropout", float, 0.03, "chance a joint is unseen in a frame", min=0, max=1),
+        Param("amplitude", float, 1.0, "fraction of the way from rest to peak each rep goes", min=0, max=1),
     ]
 
     def __init__(self, name: str, params: dict[str, Any]) -> None:
@@ -39,6 +46,14 @@ class SyntheticKeypoints(Node):
 
     def generate(self) -> Iterator[Sample]:
         # How every set is performed and observed; the plan says what is performed.
-        take = Take("squat", 0, fps=self.fps, noise_px=self.noise_px, dropout=self.dropout, seed=self.seed)
+        take = Take(
+            "squat",
+            0,
+            fps=self.fps,
+            noise_px=self.noise_px,
+            dropout=self.dropout,
+            seed=self.seed,
+            amplitude=self.amplitude,
+        )
         for t, kp in Session(self.plan, take).keypoints(self.schema):
             yield Sample({"keypoints": kp}, timestamp=t)

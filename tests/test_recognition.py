@@ -1,0 +1,185 @@
+"""Exercise recognition: feature kernels against plain references, the classifier's inference,
+and exercise=auto on synthetic sessions (several exercises, rests, people who do not exercise)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from dataflow.cli import main
+from nodes.workout import movement, pose_classifier
+from nodes.workout.pose_classifier import PoseClassifier
+from nodes.workout.session_plan import parse_session, session_keypoints
+from nodes.workout.sinks import SessionSummary
+
+STAGES = ROOT / "graphs" / "parts" / "workout_stages.yaml"
+
+
+def _pose(rng: np.random.Generator) -> np.ndarray:
+    return rng.uniform(0, 500, (12, 2))
+
+
+def test_frame_features_match_a_plain_computation() -> None:
+    rng = np.random.default_rng(1)
+    xy = _pose(rng)
+    f = movement.frame_features(xy[None], np.ones((1, 12), bool))[0]
+    lo, hi = xy.min(0), xy.max(0)
+    box = (xy - lo) / (hi - lo)
+    assert np.allclose(f[:12], box[:, 0]) and np.allclose(f[12:24], box[:, 1])
+    for k, (a, b, c) in enumerate(movement.ANGLES):
+        v1, v2 = box[a] - box[b], box[c] - box[b]
+        angle = math.acos(np.dot(v1, v2) / np.linalg.norm(v1) / np.linalg.norm(v2)) / math.pi
+        assert f[24 + k] == pytest.approx(angle, abs=1e-9)
+
+
+def test_mirrored_features_are_the_features_of_the_mirror_image() -> None:
+    rng = np.random.default_rng(2)
+    xy = _pose(rng)
+    mirror = xy * [-1, 1]
+    swapped = mirror[movement.MIRROR]  # the person's left is now on the other side
+    seen = np.ones((1, 12), bool)
+    f = movement.frame_features(xy[None], seen)
+    g = movement.frame_features(swapped[None], seen)
+    assert np.allclose(movement.mirrored(f), g)
+    assert np.allclose(movement.mirrored(movement.mirrored(f)), f)
+
+
+def test_unseen_joints_give_nan_features_and_movement_ignores_them() -> None:
+    rng = np.random.default_rng(3)
+    xy = np.stack([_pose(rng) for _ in range(10)])
+    seen = np.ones((10, 12), bool)
+    seen[:, movement.JOINTS.index("left_wrist")] = False
+    seen[4] = False  # no person in one frame
+    f = movement.frame_features(xy, seen)
+    assert np.isnan(f[:, movement.JOINTS.index("left_wrist")]).all() and np.isnan(f[4]).all()
+    m = movement.movement(f)
+    known = np.nanpercentile(f[:, 0], [10, 90])
+    assert m[0] == pytest.approx(known[0]) and m[movement.FEATURES] == pytest.approx(known[1])
+
+
+def test_classifier_inference_matches_a_plain_mlp() -> None:
+    rng = np.random.default_rng(4)
+    n, hidden = movement.FEATURES, 5
+    member = {"weights": [rng.normal(size=(n, hidden)).tolist(), rng.normal(size=(hidden, 4)).tolist()],
+              "biases": [rng.normal(size=hidden).tolist(), rng.normal(size=4).tolist()]}  # fmt: skip
+    model = {"features": n, "workouts": ["a", "b"], "mean": [0.5] * n, "std": [2.0] * n, "members": [member] * 2}
+    clf = PoseClassifier(model)
+    x = rng.uniform(0, 1, (3, n))
+    p = clf.probabilities(x)
+    for row, got in zip(x, p, strict=True):
+        h = np.maximum(((row - 0.5) / 2.0) @ np.array(member["weights"][0]) + member["biases"][0], 0)
+        logits = h @ np.array(member["weights"][1]) + member["biases"][1]
+        expect = np.exp(logits) / np.exp(logits).sum()
+        assert np.allclose(got.ravel(), expect, atol=1e-5)
+    with pytest.raises(ValueError, match="features"):
+        PoseClassifier({**model, "features": n + 1})
+
+
+def test_shipped_classifier_knows_every_shipped_workout() -> None:
+    from nodes.workout import spec
+
+    clf = pose_classifier.load()
+    assert set(spec.available()) <= set(clf.workouts)
+    p = clf.probabilities(np.zeros((2, movement.FEATURES)))
+    assert p.shape == (2, len(clf.workouts), 2) and np.allclose(p.sum(axis=(1, 2)), 1.0, atol=1e-5)
+
+
+def run_session(tmp_path: Path, session: str, *sets: str, schema: str = "blazepose33") -> tuple[dict, list[dict]]:
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        f"include: {STAGES}\n"
+        "params: {exercise: auto}\n"
+        "nodes:\n"
+        f"  source: {{type: synthetic_keypoints, params: {{session: '{session}', schema: {schema}}}}}\n"
+        "  keypoints: {type: passthrough, inputs: {value: source.keypoints}}\n"
+    )
+    summary = tmp_path / "s.json"
+    args = ["run", str(graph), "-q", "--summary-json", str(summary), "--set", f"out={tmp_path / 'r.jsonl'}"]
+    for s in sets:
+        args += ["--set", s]
+    assert main(args) == 0
+    rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    return json.loads(summary.read_text()), rows
+
+
+def reps_of(summary: dict) -> dict[str, int]:
+    return {k: v["reps"] for k, v in summary["exercises"].items()}
+
+
+@pytest.mark.parametrize(
+    ("session", "schema", "expected"),
+    [
+        ("squat*5,rest*3s,push-up*4", "blazepose33", {"squat": 5, "push-up": 4}),
+        ("push-up*3,lunge*4,rest*5s,front-raise*6", "coco17", {"push-up": 3, "lunge": 4, "front-raise": 6}),
+        ("bench-press*4,rest*4s,tricep-pushdown*5", "mpii16", {"bench-press": 4, "tricep-pushdown": 5}),
+    ],
+)
+def test_a_session_is_counted_per_exercise(tmp_path: Path, session: str, schema: str, expected: dict) -> None:
+    summary, rows = run_session(tmp_path, session, schema=schema)
+    assert reps_of(summary) == expected
+    main_exercise = max(expected, key=expected.__getitem__)
+    assert summary["exercise"] == main_exercise and summary["reps"] == expected[main_exercise]
+    events = [r for r in rows if r.get("event") == "rep"]
+    assert {e["exercise"] for e in events} == set(expected)
+    frames = [r for r in rows if "seq" in r]
+    # Before it is sure it says so: the first frames name no exercise.
+    assert frames[0]["exercise"] is None and frames[0]["reps"] == 0
+
+
+def test_standing_resting_and_small_movements_are_no_exercise(tmp_path: Path) -> None:
+    summary, rows = run_session(tmp_path, "rest*20s")
+    assert summary["exercises"] == {} and summary["reps"] == 0 and summary["exercise"] is None
+    # Fidgeting: every workout's motion at an eighth of its range.
+    summary, _ = run_session(tmp_path, "squat*6,front-raise*6,push-up*6", "source.amplitude=0.12")
+    assert summary["reps"] == 0 and summary["exercises"] == {}
+
+
+def test_among_narrows_the_candidates(tmp_path: Path) -> None:
+    summary, _ = run_session(tmp_path, "squat*5", "recognize.among=push-up,front-raise")
+    assert "squat" not in summary["exercises"]
+    summary, _ = run_session(tmp_path, "squat*5", "recognize.among=squat,lunge")
+    assert reps_of(summary) == {"squat": 5}
+
+
+def test_an_unknown_candidate_is_one_line(tmp_path: Path, capsys) -> None:
+    graph = tmp_path / "g.yaml"
+    graph.write_text(
+        f"include: {STAGES}\nparams: {{exercise: auto}}\nnodes:\n"
+        "  source: {type: synthetic_keypoints}\n  keypoints: {type: passthrough, inputs: {value: source.keypoints}}\n"
+    )
+    assert main(["run", str(graph), "-q", "--set", "recognize.among=squat,sqaut"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "recognize" in err[0] and "sqaut" in err[0] and "squat" in err[0]
+
+
+def test_summary_keeps_the_last_word_on_each_bout() -> None:
+    node = SessionSummary("session", {"print": False})
+    node.setup()
+    from dataflow import Packet
+
+    states = [
+        (0, None, 0, 0),
+        (0, "lunge", 1, 1),  # decided, then revised within the bout
+        (0, "squat", 2, 2),
+        (1, None, 0, 2),
+        (1, "push-up", 3, 3),
+    ]
+    for seq, (bout, exercise, bout_reps, reps) in enumerate(states):
+        node.packet = Packet("s", seq, float(seq), None)
+        node.process({"exercise": exercise, "reps": reps, "bout": bout, "bout_reps": bout_reps}, None, None)
+    s = node.summary()
+    assert {k: v["reps"] for k, v in s["exercises"].items()} == {"squat": 2, "push-up": 3}
+    assert s["exercise"] == "push-up" and s["reps"] == 3
+
+
+def test_session_keypoints_reach_the_recognizer_in_every_schema() -> None:
+    # The recognizer uses the 12 limb joints every schema has.
+    plan = parse_session("squat*1")
+    for schema in ("blazepose33", "coco17", "mpii16"):
+        _, kp = next(iter(session_keypoints(plan, schema)))
+        assert movement.joint_indices(kp.names) is not None
