@@ -42,7 +42,8 @@ def recognize_one(job: tuple) -> dict:
     if frames == 0:
         return {**row, "recognized": None}
     with tempfile.TemporaryDirectory() as tmp:
-        sets = [f"recording={path}", "exercise=auto", f"out={tmp}/reps.jsonl", f"source.fps={fps}", "session.print=false"]
+        sets = [f"recording={path}", "exercise=auto", f"out={tmp}/reps.jsonl", f"source.fps={fps}"]
+        sets.append("session.print=false")
         if among:
             sets.append(f"recognize.among={among}")
         runtime = Runtime(load_graph(ROOT / "graphs" / "replay.yaml", sets))

@@ -132,7 +132,7 @@ def test_a_session_is_counted_per_exercise(tmp_path: Path, session: str, schema:
 
 
 def test_standing_resting_and_small_movements_are_no_exercise(tmp_path: Path) -> None:
-    summary, rows = run_session(tmp_path, "rest*20s")
+    summary, _ = run_session(tmp_path, "rest*20s")
     assert summary["exercises"] == {} and summary["reps"] == 0 and summary["exercise"] is None
     # Fidgeting: every workout's motion at an eighth of its range.
     summary, _ = run_session(tmp_path, "squat*6,front-raise*6,push-up*6", "source.amplitude=0.12")

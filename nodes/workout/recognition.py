@@ -34,8 +34,8 @@ from .counter import WorkoutCounter
 from .pose_classifier import PoseClassifier
 
 UNKNOWN_LOG_LIKELIHOOD = math.log(0.02)  # a workout the classifier was not fitted for: a faint, even guess
-ONSET_FRAMES = 3  # evaluated frames in a row that look like a workout before its posture counts as taken up
-ONSET_LEAD_S = 0.25
+ONSET_FRAMES = 4  # evaluated frames in a row that look like a workout: its posture is held, not passed through
+ONSET_LEAD_S = 0.0  # from the first frame that looked like it: earlier ones are getting into position
 LEAD_S = 2.0  # counting of a recognized exercise starts this long before its first rep's far state
 RESTART_S = 2.0  # when stale evidence is dropped, the last seconds are kept: a rep may have begun in them
 
@@ -153,10 +153,11 @@ class Recognizer:
                     bout.loglik = loglik if bout.loglik is None else bout.loglik + loglik
                     bout.ends = ends if bout.ends is None else bout.ends + ends
                     bout.frames += 1
-                    looks = p.sum(1) >= 0.5
+                    likeness = p.sum(1)
+                    looks = likeness >= 0.5 * likeness.max()  # among the likeliest: a rest pose is shared
                     bout.streak = looks * (1 if bout.streak is None else bout.streak + 1)
                     for i in np.flatnonzero(bout.streak == ONSET_FRAMES):
-                        bout.onset.setdefault(self.names[i], t - (ONSET_FRAMES - 1) * self.period)
+                        bout.onset.setdefault(self.names[i], t)
         return repeated
 
     def scores(self) -> dict[str, float]:
