@@ -9,7 +9,8 @@ Two kinds of evidence, both needed:
 - *The pose looks like it.* A fitted classifier (``pose_classifier``) scores each frame against
   each workout's two extreme poses; a workout's score over the bout is the mean log-likelihood of
   its poses plus the log of how often the rarer of its two extremes was seen (a repetition visits
-  both). Scores become a confidence by a softmax over the candidates.
+  both), plus the log of one more than the repetitions its counter counted. Scores become a
+  confidence by a softmax over the candidates.
 
 A decision is made at a candidate's repetition when it leads with ``confidence``, or at its second
 repetition in any case; it is revised while the bout goes on if another candidate with a
@@ -36,6 +37,7 @@ from .pose_classifier import PoseClassifier
 UNKNOWN_LOG_LIKELIHOOD = math.log(0.02)  # a workout the classifier was not fitted for: a faint, even guess
 ONSET_FRAMES = 4  # evaluated frames in a row that look like a workout: its posture is held, not passed through
 ONSET_LEAD_S = 0.0  # from the first frame that looked like it: earlier ones are getting into position
+REPS_WEIGHT = 1.0  # a workout whose own counter counts the movement's repetitions explains it better
 LEAD_S = 2.0  # counting of a recognized exercise starts this long before its first rep's far state
 RESTART_S = 2.0  # when stale evidence is dropped, the last seconds are kept: a rep may have begun in them
 
@@ -167,6 +169,7 @@ class Recognizer:
             return {n: 1.0 / len(self.names) for n in self.names}
         assert bout.loglik is not None and bout.ends is not None
         s = bout.loglik / bout.frames + np.log(bout.ends.min(axis=1) / bout.frames + 1e-3)
+        s = s + REPS_WEIGHT * np.log1p([bout.reps.get(n, 0) for n in self.names])
         p = np.exp(s - s.max())
         p /= p.sum()
         return dict(zip(self.names, p.tolist(), strict=True))
