@@ -32,7 +32,12 @@ def annotate(frame: np.ndarray, kp: Keypoints | None, state: dict | None, energy
             colour = (0, int(255 * c), int(255 * (1 - c)))  # red (unsure) to green (sure)
             cv2.circle(img, (int(x), int(y)), int(3 * scale), colour, -1, cv2.LINE_AA)
     if state is not None:
-        text = f"{state['exercise']}  reps {state['reps']}  {state['state'] or '-'}"
+        if state["exercise"] is None:
+            text = "recognizing..."  # not sure yet (exercise auto): say so rather than guess
+        else:
+            confidence = state.get("recognition", {}).get("confidence")
+            sure = f" ({confidence:.0%})" if confidence is not None else ""
+            text = f"{state['exercise']}{sure}  reps {state['reps']}  {state['state'] or '-'}"
         cv2.rectangle(img, (0, 0), (w, int(36 * scale)), (0, 0, 0), -1)
         cv2.putText(img, text, (int(10 * scale), int(26 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale,
                     (255, 255, 255), int(2 * scale), cv2.LINE_AA)  # fmt: skip

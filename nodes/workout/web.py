@@ -82,6 +82,7 @@ class LiveView(Node):
     def setup(self) -> None:
         self.shared = Shared()
         self.reps: list[dict[str, Any]] = []
+        self.rep_count = 0
         self.plot: dict[str, Any] | None = None
         self.plot_for: str | None = None
         self.started: float | None = None  # wall clock at the first frame: fps leaves set-up out
@@ -110,7 +111,9 @@ class LiveView(Node):
             self.first_t, self.started = float(self.timestamp), time.perf_counter()
         if rep is not None:
             # The newest reps only: a camera that runs for days must not send thousands of rows a frame.
-            self.reps = [*self.reps[-(REP_ROWS - 1) :], rep_row(rep, energy)]
+            # ``n`` numbers them over the session: rep numbers start again with each exercise.
+            self.rep_count += 1
+            self.reps = [*self.reps[-(REP_ROWS - 1) :], {**rep_row(rep, energy), "n": self.rep_count}]
         if self.viewers == 0:
             # Nobody watches: keep /api/state current, hand over no keypoints and no frame.
             self.shared = Shared(self.seq, self._state(None, state, energy), None)

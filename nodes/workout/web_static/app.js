@@ -105,21 +105,22 @@ function drawPlot() {
 }
 
 function addRepRows(reps) {
-  // The server sends the newest reps; rows are added by rep number, newest first, 50 kept.
+  // The server sends the newest reps numbered over the session (n); rows are added newest first, 50 kept.
   const body = $("rep-table").querySelector("tbody");
-  for (const rep of reps.filter((r) => r.rep > lastRepShown)) {
+  for (const rep of reps.filter((r) => r.n > lastRepShown)) {
     const row = body.insertRow(0);
+    row.title = rep.exercise;
     for (const text of [rep.rep, `${fmt(rep.duration, 2)} s`, fmt(rep.range_of_motion, 1), fmt(rep.energy, 3)]) {
       row.insertCell().textContent = String(text);
     }
-    lastRepShown = rep.rep;
+    lastRepShown = rep.n;
   }
   while (body.rows.length > 50) body.deleteRow(-1);
 }
 
 function showState(s) {
   latest = s;
-  setText("exercise", s.exercise || "no exercise");
+  setText("exercise", s.exercise || "recognizing…");
   setText("reps", String(s.reps));
   // Out of position, the reason the workout gives (a joint not seen, the body not horizontal, ...).
   setText("state", s.in_position === false ? `out of position: ${s.gate || "?"}` : s.state || "-");
