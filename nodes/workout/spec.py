@@ -12,13 +12,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from dataflow_graphs import builtin_dir
+
 from dataflow import GraphError
 from dataflow.errors import did_you_mean
 from dataflow.yamlsrc import LocDict, load_yaml
 
 from .expr import Expr, ExprError, parse
 
-WORKOUT_DIR = Path(__file__).resolve().parents[2] / "graphs" / "workouts"
+WORKOUT_DIR = builtin_dir() / "workouts"  # shipped with the package; ./graphs/workouts is searched first
 KINDS = ("angle", "distance", "vertical", "horizontal", "tilt", "expr", "level")
 ARITY = {"angle": 3, "distance": 2, "vertical": 2, "horizontal": 2, "tilt": 2}
 SIDES = ("mean", "min", "max", "left", "right", "best")
@@ -85,15 +87,20 @@ def find(name: str) -> Path:
     path = Path(name)
     if path.suffix in (".yaml", ".yml"):
         return path
-    candidate = WORKOUT_DIR / f"{name}.yaml"
-    if not candidate.exists():
-        known = [p.stem for p in WORKOUT_DIR.glob("*.yaml")]
-        raise GraphError(f"unknown exercise '{name}'{did_you_mean(name, known)}")
-    return candidate
+    for folder in workout_dirs():
+        candidate = folder / f"{name}.yaml"
+        if candidate.exists():
+            return candidate
+    raise GraphError(f"unknown exercise '{name}'{did_you_mean(name, available())}")
+
+
+def workout_dirs() -> list[Path]:
+    """Where workouts are found by name: ./graphs/workouts (a checkout, or the user's own), then the shipped ones."""
+    return list(dict.fromkeys([Path.cwd() / "graphs" / "workouts", WORKOUT_DIR]))
 
 
 def available() -> list[str]:
-    return sorted(p.stem for p in WORKOUT_DIR.glob("*.yaml"))
+    return sorted({p.stem for folder in workout_dirs() for p in folder.glob("*.yaml")})
 
 
 def load(name: str) -> Workout:
