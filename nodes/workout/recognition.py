@@ -37,8 +37,6 @@ from .pose_classifier import PoseClassifier
 UNKNOWN_LOG_LIKELIHOOD = math.log(0.02)  # a workout the classifier was not fitted for: a faint, even guess
 ONSET_FRAMES = 4  # evaluated frames in a row that look like a workout: its posture is held, not passed through
 ONSET_LEAD_S = 0.0  # from the first frame that looked like it: earlier ones are getting into position
-DORMANT_AFTER = 20  # evaluated frames of pose evidence before a candidate may be set aside
-DORMANT_SHARE = 1e-3  # ... when its confidence is below this share of the leader's
 REPS_WEIGHT = 1.0  # a workout whose own counter counts the movement's repetitions explains it better
 LEAD_S = 2.0  # counting of a recognized exercise starts this long before its first rep's far state
 RESTART_S = 2.0  # when stale evidence is dropped, the last seconds are kept: a rep may have begun in them
@@ -72,7 +70,6 @@ class _Bout:
     first_start: dict[str, float] = field(default_factory=dict)  # each workout's first rep in the bout
     streak: np.ndarray | None = None  # evaluated frames in a row that look like each workout
     onset: dict[str, float] = field(default_factory=dict)  # when each workout's posture began (held ONSET_FRAMES)
-    dormant: set[str] = field(default_factory=set)  # far behind on the pose evidence: their counters rest
     loglik: np.ndarray | None = None
     ends: np.ndarray | None = None
     frames: int = 0
@@ -119,7 +116,6 @@ class Recognizer:
             if repeated or t - self.last_check >= 1.0:
                 self.last_check = t
                 revised = self._decide()
-                self._rest_hopeless()
             self._maybe_end(t)
         since = self.bout.since
         if self.exercise is not None:
@@ -141,8 +137,6 @@ class Recognizer:
         assert bout is not None
         repeated = False
         for name, counter in bout.counters.items():
-            if name in bout.dormant:
-                continue
             _, _, event = counter.step(kp, t)
             if event is not None:
                 bout.reps[name] = bout.reps.get(name, 0) + 1
@@ -205,17 +199,6 @@ class Recognizer:
         self.level = scores[choice]
         self.exercise = choice
         return current is not None
-
-    def _rest_hopeless(self) -> None:
-        """Stop running the counters of candidates the pose evidence has all but ruled out (what
-        keeps recognition cheap with every workout a candidate); they wake if it changes its mind."""
-        bout = self.bout
-        assert bout is not None
-        if bout.frames < DORMANT_AFTER:
-            return
-        scores = self.scores()
-        top = max(scores.values())
-        bout.dormant = {n for n, s in scores.items() if s < DORMANT_SHARE * top and n != self.exercise}
 
     def _maybe_end(self, t: float) -> None:
         bout = self.bout
