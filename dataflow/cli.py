@@ -64,6 +64,18 @@ def cmd_graphs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Run a graph once per input on Ray; one JSON line per finished input."""
+    from .batch import batch, format_report
+
+    results = Path(args.results)
+    report = batch(
+        args.graph, args.inputs, results, args.set, args.workers, args.ray, args.param, progress=not args.quiet
+    )
+    print(format_report(report, results), file=sys.stderr)
+    return report.exit_code
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     graph = load_graph(args.graph, args.set)
     print(f"{args.graph}: ok ({len(graph.nodes)} nodes, {len(graph.edges)} edges; order: {' -> '.join(graph.order)})")
@@ -173,6 +185,17 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
             p.add_argument("--summary-json", metavar="PATH", help="write what the sinks report as JSON")
             p.add_argument("--verbose", "-v", action="store_true", help="tracebacks and debug logging")
             p.add_argument("--quiet", "-q", action="store_true", help="no stats table")
+
+    p = sub.add_parser("batch", help="run a graph once per input, several at once (Ray: this machine or a cluster)")
+    p.add_argument("graph", help="graph YAML file, or a graph's name")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="files, globs, folders, camera indexes or stream URLs")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override for every run")
+    p.add_argument("--param", default="input", help="the graph param each input is given to (default: input)")
+    p.add_argument("--results", default="results.jsonl", help="JSON lines, appended; rerun to resume")
+    p.add_argument("--workers", type=int, default=0, help="runs at once on this machine (default: its cores)")
+    p.add_argument("--ray", metavar="ADDRESS", help="join a Ray cluster: auto, ray://host:port or host:port")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    handlers["batch"] = cmd_batch
 
     for ep in entry_points(group=COMMAND_GROUP):
         register = ep.load()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 
 from dataflow import TENSOR, TENSORS, In, Node, Out, Param
+from dataflow.batch import CPUS_ENV
 
 from . import zoo
 from .backends import PRECISIONS, Backend, formats_for, open_backend
@@ -28,8 +30,10 @@ class ModelNode(Node):
 
     def setup(self) -> None:
         self.spec, self.path = zoo.resolve(self.model, formats_for(self.backend))
+        # 0 = the backend's choice, unless the run was given a share of the cores (dataflow batch).
+        threads = self.threads or int(os.environ.get(CPUS_ENV, "0") or 0)
         self.runner: Backend = open_backend(
-            self.backend, self.path, self.device, self.precision, self.threads, self.requests
+            self.backend, self.path, self.device, self.precision, threads, self.requests
         )
 
     def max_in_flight(self) -> int:

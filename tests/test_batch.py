@@ -1,0 +1,169 @@
+"""dataflow batch on a real local Ray cluster (a head and more nodes, ray.cluster_utils.Cluster):
+the same counts as dataflow run, one row per input when a node dies mid-batch, error rows for bad
+inputs, resuming, and one line when Ray is missing."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from dataflow.batch import batch, expand_inputs
+from dataflow.cli import main
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+ray = pytest.importorskip("ray") if os.environ.get("CI") != "true" else __import__("ray")
+from ray.cluster_utils import Cluster  # noqa: E402
+
+STAGES = ROOT / "graphs" / "parts" / "workout_stages.yaml"
+
+
+def session_graph(folder: Path) -> Path:
+    """Keypoints of the synthetic athlete doing the session given as `input`, recognized and counted."""
+    graph = folder / "athlete.yaml"
+    graph.write_text(
+        f"include: {STAGES}\n"
+        "params: {input: 'squat*2', exercise: auto}\n"
+        "set: {session.print: false}\n"
+        "nodes:\n"
+        "  source: {type: synthetic_keypoints, params: {session: '${input}'}}\n"
+        "  keypoints: {type: passthrough, inputs: {value: source.keypoints}}\n"
+    )
+    return graph
+
+
+def rows_of(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    c.add_node(num_cpus=1)
+    c.wait_for_nodes()
+    yield c
+    c.shutdown()
+
+
+INPUTS = ["squat*3", "push-up*2", "front-raise*4"]
+
+
+def test_batch_counts_what_run_counts(cluster, tmp_path: Path) -> None:
+    graph = session_graph(tmp_path)
+    results = tmp_path / "r.jsonl"
+    report = batch(str(graph), INPUTS, results, address=cluster.address, progress=False)
+    assert report.ok == 3 and report.failed == 0 and report.exit_code == 0
+    rows = {r["input"]: r for r in rows_of(results)}
+    assert set(rows) == set(INPUTS)
+    for value in INPUTS:
+        summary = tmp_path / "s.json"
+        assert main(["run", str(graph), "-q", "--set", f"input={value}", "--summary-json", str(summary)]) == 0
+        expected = json.loads(summary.read_text())
+        row = rows[value]
+        assert row["status"] == "ok" and row["error"] is None and row["seconds"] > 0
+        assert row["summary"]["exercises"] == expected["exercises"] and row["summary"]["frames"] == expected["frames"]
+
+
+def test_bad_inputs_get_error_rows_and_the_rest_go_on(cluster, tmp_path: Path) -> None:
+    not_poses = tmp_path / "notes.npy"
+    not_poses.write_text("not an array")
+    replay = ROOT / "graphs" / "replay.yaml"
+    good = tmp_path / "good.npy"
+    import numpy as np
+
+    from nodes.workout.motion import Take, keypoints_sequence
+
+    poses = np.array([np.column_stack([kp.xy, np.zeros(33)]) for _, kp in keypoints_sequence(Take("squat", 2))])
+    np.save(good, poses.astype(np.float32))
+    results = tmp_path / "r.jsonl"
+    report = batch(
+        str(replay), [str(tmp_path / "missing.npy"), str(not_poses), str(good)], results,
+        sets=["exercise=squat", f"out={tmp_path / 'reps.jsonl'}", "session.print=false"], param="recording",
+        address=cluster.address, progress=False,
+    )  # fmt: skip
+    assert report.ok == 1 and report.failed == 2 and report.exit_code == 1
+    rows = {Path(r["input"]).name: r for r in rows_of(results)}
+    assert rows["missing.npy"]["status"] == "error" and "no such file" in rows["missing.npy"]["error"]
+    assert rows["notes.npy"]["status"] == "error" and "notes.npy" in rows["notes.npy"]["error"]
+    assert "\n" not in rows["notes.npy"]["error"]
+    assert rows["good.npy"]["status"] == "ok" and rows["good.npy"]["summary"]["reps"] == 2
+
+
+def test_rerun_skips_inputs_already_done(cluster, tmp_path: Path) -> None:
+    graph = session_graph(tmp_path)
+    results = tmp_path / "r.jsonl"
+    first = batch(str(graph), ["squat*2", "squt*2"], results, address=cluster.address, progress=False)
+    assert first.ok == 1 and first.failed == 1
+    again = batch(str(graph), ["squat*2", "squt*2", "push-up*2"], results, address=cluster.address, progress=False)
+    # The ok input is skipped; the failed one is tried again, the new one runs.
+    assert again.skipped == 1 and again.ok == 1 and again.failed == 1
+    assert [r["input"] for r in rows_of(results)].count("squat*2") == 1
+
+
+def test_a_node_lost_mid_batch_leaves_exactly_one_row_per_input(tmp_path: Path) -> None:
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
+    doomed = c.add_node(num_cpus=1)
+    c.add_node(num_cpus=1)
+    c.wait_for_nodes()
+    try:
+        graph = session_graph(tmp_path)
+        results = tmp_path / "r.jsonl"
+        inputs = [f"squat*{n}" for n in range(20, 28)]
+        box: dict = {}
+        worker = threading.Thread(
+            target=lambda: box.setdefault(
+                "report", batch(str(graph), inputs, results, address=c.address, progress=False)
+            )
+        )
+        worker.start()
+        deadline = time.time() + 120
+        while time.time() < deadline and (not results.exists() or not results.read_text().strip()):
+            time.sleep(0.2)
+        c.remove_node(doomed)  # a machine of the cluster goes away with tasks on it
+        worker.join(timeout=300)
+        assert not worker.is_alive()
+        rows = rows_of(results)
+        assert sorted(r["input"] for r in rows) == sorted(inputs)  # no loss, no duplicate
+        assert all(r["status"] == "ok" for r in rows), [r["error"] for r in rows if r["status"] != "ok"]
+        assert {r["input"]: r["summary"]["reps"] for r in rows} == {f"squat*{n}": n for n in range(20, 28)}
+    finally:
+        c.shutdown()
+
+
+def test_inputs_expand_folders_and_globs_and_keep_the_rest(tmp_path: Path) -> None:
+    for name in ("b.mp4", "a.mp4", ".hidden"):
+        (tmp_path / name).write_text("x")
+    folder = [str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4")]
+    assert expand_inputs([str(tmp_path)]) == folder
+    assert expand_inputs([str(tmp_path / "*.mp4"), "0", "rtsp://cam/1", str(tmp_path / "a.mp4")]) == [
+        *folder, "0", "rtsp://cam/1",
+    ]  # fmt: skip
+
+
+def test_without_ray_it_says_how_to_install_it(tmp_path: Path, monkeypatch, capsys) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name == "ray":
+            raise ImportError("no ray")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    graph = session_graph(tmp_path)
+    assert main(["batch", str(graph), "squat*2", "--results", str(tmp_path / "r.jsonl"), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install" in err[0] and "[ray]" in err[0]
+
+
+def test_a_graph_without_the_input_param_is_one_line(tmp_path: Path, capsys) -> None:
+    graph = session_graph(tmp_path)
+    assert main(["batch", str(graph), "x", "--param", "video", "--results", str(tmp_path / "r.jsonl")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no param 'video'" in err[0]
