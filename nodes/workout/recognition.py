@@ -65,6 +65,7 @@ class Decision:
 class _Bout:
     since: float
     counters: dict[str, WorkoutCounter]
+    follows_exercise: bool = False  # began where a recognized exercise's reps stopped
     reps: dict[str, int] = field(default_factory=dict)
     last_rep: dict[str, float] = field(default_factory=dict)
     first_start: dict[str, float] = field(default_factory=dict)  # each workout's first rep in the bout
@@ -118,10 +119,11 @@ class Recognizer:
                 revised = self._decide()
             self._maybe_end(t)
         since = self.bout.since
-        if self.exercise is not None:
-            # Count from when the person took up this exercise's posture (or just before its first rep):
-            # what came before (a rest, getting into position) would only stretch the range its levels
-            # calibrate on.
+        if self.exercise is not None and self.bout.follows_exercise:
+            # After another exercise, count from when the person took up this one's posture (or just
+            # before its first rep): the other's last moves and the change of position would only
+            # stretch the range its levels calibrate on. A first bout is counted whole, as a named
+            # exercise would be.
             start = self.bout.first_start[self.exercise] - LEAD_S
             onset = self.bout.onset.get(self.exercise)
             since = max(
@@ -129,8 +131,9 @@ class Recognizer:
             )
         return Decision(self.exercise, self.level, self.bout_id, since, revised)
 
-    def _new_bout(self, t: float) -> _Bout:
-        return _Bout(since=t, counters={n: WorkoutCounter(w) for n, w in self.workouts.items()})
+    def _new_bout(self, t: float, follows_exercise: bool = False) -> _Bout:
+        counters = {n: WorkoutCounter(w) for n, w in self.workouts.items()}
+        return _Bout(since=t, counters=counters, follows_exercise=follows_exercise)
 
     def _step(self, kp: Keypoints, t: float) -> bool:
         bout = self.bout
@@ -207,6 +210,7 @@ class Recognizer:
         quiet_since = last if last is not None else bout.since
         if t - quiet_since < self.rest or (self.exercise is None and bout.frames == 0 and not bout.reps):
             return
+        follows = self.exercise is not None or bout.follows_exercise
         if self.exercise is not None:
             # The next exercise may have begun during the quiet time: its bout starts where this one's reps ended.
             self.bout_id += 1
@@ -214,7 +218,7 @@ class Recognizer:
         else:
             since = t - RESTART_S  # nothing recognized: old evidence is stale, keep a rep's worth
         self.exercise, self.level = None, 0.0
-        self.bout = self._new_bout(since)
+        self.bout = self._new_bout(since, follows)
         self.last_check = -math.inf
         self.last_step = None
         for bt, bkp in [item for item in self.recent if item[0] >= since]:
