@@ -13,6 +13,7 @@ import glob
 import json
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,13 @@ from .errors import UserError
 
 CPUS_ENV = "DATAFLOW_CPUS"  # cores one run may use; nodes with thread pools size them by it
 RETRIES = 3
+LIVE_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "/dev/video")
+STOP_WAIT_S = 30.0  # how long a stop waits for live runs to flush and report
+
+
+def is_live(value: str) -> bool:
+    """A camera or a stream: it runs until stopped, not until its end."""
+    return value.isdigit() or value.startswith(LIVE_PREFIXES)
 
 
 def expand_inputs(items: list[str]) -> list[str]:
@@ -56,8 +64,9 @@ def done_inputs(results: Path) -> set[str]:
     return done
 
 
-def run_one(graph: str, param: str, value: str, sets: list[str], cpus: int) -> dict[str, Any]:
-    """Run ``graph`` with ``param=value`` in this process; the result row (never raises)."""
+def run_one(graph: str, param: str, value: str, sets: list[str], cpus: int, holder: Any = None) -> dict[str, Any]:
+    """Run ``graph`` with ``param=value`` in this process; the result row (never raises).
+    ``holder.runtime`` is set while it runs, so another thread can stop it."""
     from .errors import DataflowError
     from .graph import load_graph
     from .runtime import Runtime
@@ -68,11 +77,17 @@ def run_one(graph: str, param: str, value: str, sets: list[str], cpus: int) -> d
     try:
         runtime = Runtime(load_graph(graph, [*sets, f"{param}={value}"]))
         runtime.setup()
+        if holder is not None:
+            holder.runtime = runtime
+            if holder.stop_requested:
+                runtime.request_stop("stop")
         result = runtime.run(handle_signals=False)
         if result.failure is not None:
             row.update(status="error", error=result.failure.line())
         else:
             row.update(status="ok", error=None)
+        if result.stopped_by:
+            row["stopped"] = True
         summary = {k: v for k, v in result.summary.items() if k != "rep_events"}
         row["summary"] = summary
     except DataflowError as exc:
@@ -81,6 +96,23 @@ def run_one(graph: str, param: str, value: str, sets: list[str], cpus: int) -> d
         row.update(status="error", error=f"{type(exc).__name__}: {exc}", summary=None)
     row["seconds"] = round(time.perf_counter() - t0, 3)
     return row
+
+
+class LiveRun:
+    """A Ray actor for a camera or stream: ``run`` until ``stop`` (called while it runs), then the
+    row, as for a file; the graph stops as on Ctrl-C, so its sinks flush."""
+
+    def __init__(self) -> None:
+        self.runtime: Any = None
+        self.stop_requested = False
+
+    def run(self, graph: str, param: str, value: str, sets: list[str], cpus: int) -> dict[str, Any]:
+        return run_one(graph, param, value, sets, cpus, holder=self)
+
+    def stop(self) -> None:
+        self.stop_requested = True
+        if self.runtime is not None:
+            self.runtime.request_stop("stop")
 
 
 @dataclass
@@ -132,8 +164,10 @@ def batch(
     address: str | None = None,
     param: str = "input",
     progress: bool = True,
+    stop: threading.Event | None = None,
 ) -> BatchReport:
-    """Run ``graph`` once per input; append a row per finished input to ``results``."""
+    """Run ``graph`` once per input; append a row per finished input to ``results``. Files run as
+    Ray tasks; cameras and streams (``is_live``) as actors that run until ``stop`` is set (or Ctrl-C)."""
     from .graph import load_graph
 
     sets = list(sets or [])
@@ -155,26 +189,31 @@ def batch(
     # Each run gets the cores its share of the machine has: workers do not fight over them.
     cpus = max(1, (os.cpu_count() or 1) // max(1, min(workers, len(todo)))) if not address else 1
     task = ray.remote(num_cpus=1, max_retries=RETRIES, retry_exceptions=False)(run_one)
+    actor_class = ray.remote(num_cpus=1, max_concurrency=2)(LiveRun)
     graph_path = str(Path(graph).resolve()) if Path(graph).exists() else graph
-    pending = {task.remote(graph_path, param, value, sets, cpus): value for value in todo}
+    pending: dict[Any, str] = {}
+    actors: dict[Any, Any] = {}  # live runs: result ref -> actor
+    for value in todo:
+        if is_live(value):
+            actor = actor_class.remote()
+            ref = actor.run.remote(graph_path, param, value, sets, cpus)
+            actors[ref] = actor
+        else:
+            ref = task.remote(graph_path, param, value, sets, cpus)
+        pending[ref] = value
     results.parent.mkdir(parents=True, exist_ok=True)
     bar = _Progress(len(todo), cluster_cpus) if progress and sys.stderr.isatty() else None
+    stop = stop or threading.Event()
     try:
         with results.open("a", encoding="utf-8") as out:
-            while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1)
-                ref = ready[0]
+
+            def record(ref: Any) -> None:
                 value = pending.pop(ref)
+                actors.pop(ref, None)
                 try:
                     row = ray.get(ref)
                 except Exception as exc:  # the task failed past its retries (a lost node, a killed worker)
-                    row = {
-                        "input": value,
-                        "status": "error",
-                        "error": _ray_error(exc),
-                        "summary": None,
-                        "seconds": None,
-                    }
+                    row = {"input": value, "status": "error", "error": _ray_error(exc), "summary": None}
                 out.write(json.dumps(row) + "\n")
                 out.flush()
                 if row["status"] == "ok":
@@ -184,10 +223,27 @@ def batch(
                     report.failed += 1
                 if bar:
                     bar.update(report.ok + report.failed, report.failed)
-    except KeyboardInterrupt:
-        report.interrupted = True
-        for ref in pending:
-            ray.cancel(ref, force=True)
+
+            try:
+                while pending and not stop.is_set():
+                    ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+                    for ref in ready:
+                        record(ref)
+            except KeyboardInterrupt:
+                stop.set()
+            if pending:
+                report.interrupted = True
+                # Live runs stop as on Ctrl-C and report; unfinished files are cancelled (rerun to do them).
+                for actor in actors.values():
+                    actor.stop.remote()
+                for ref in [r for r in pending if r not in actors]:
+                    ray.cancel(ref, force=True)
+                    pending.pop(ref)
+                ready, _ = (
+                    ray.wait(list(pending), num_returns=len(pending), timeout=STOP_WAIT_S) if pending else ([], [])
+                )
+                for ref in ready:
+                    record(ref)
     finally:
         if bar:
             bar.close()

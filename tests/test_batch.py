@@ -167,3 +167,33 @@ def test_a_graph_without_the_input_param_is_one_line(tmp_path: Path, capsys) -> 
     assert main(["batch", str(graph), "x", "--param", "video", "--results", str(tmp_path / "r.jsonl")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no param 'video'" in err[0]
+
+
+def test_a_live_input_runs_until_stopped_and_reports_its_row(cluster, tmp_path: Path) -> None:
+    graph = tmp_path / "live.yaml"
+    graph.write_text(
+        "params: {input: 10}\n"
+        "nodes:\n"
+        "  src: {type: counter, params: {count: '${input}', rate: 100}}\n"
+        f"  sink: {{type: jsonl, inputs: {{value: src.value}}, params: {{path: '{tmp_path}/out.jsonl'}}}}\n"
+    )
+    results = tmp_path / "r.jsonl"
+    stop = threading.Event()
+    box: dict = {}
+
+    def go() -> None:
+        box["report"] = batch(str(graph), ["0", "7"], results, address=cluster.address, progress=False, stop=stop)
+
+    worker = threading.Thread(target=go)
+    worker.start()
+    deadline = time.time() + 120
+    while time.time() < deadline and (not results.exists() or not results.read_text().strip()):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    stop.set()  # as Ctrl-C does: the camera-like input ("0" counts until stopped) stops and reports
+    worker.join(timeout=120)
+    assert not worker.is_alive()
+    rows = {r["input"]: r for r in rows_of(results)}
+    assert rows["7"]["status"] == "ok" and rows["7"]["summary"]["frames"] == 7 and "stopped" not in rows["7"]
+    assert rows["0"]["status"] == "ok" and rows["0"]["stopped"] is True and rows["0"]["summary"]["frames"] > 50
+    assert box["report"].interrupted and box["report"].exit_code == 130
