@@ -14,12 +14,13 @@ from typing import Any
 import cv2
 import numpy as np
 
-from dataflow import FRAME, KEYPOINTS, Node, Out, Param, PortType, Sample, UserError
+from dataflow import FRAME, KEYPOINTS, Out, Param, PortType, Sample
 from nodes.pose.keypoints import Keypoints
 from nodes.pose.schemas import BLAZEPOSE_33
 
-from .motion import EXERCISES, Take
-from .session_plan import SESSION_DOC, Item, Session, plan_for
+from .motion import Take
+from .session_plan import Item, Session
+from .synthetic import SessionSource
 
 SKIN = (150, 175, 225)
 SHIRT = (60, 70, 200)
@@ -123,32 +124,16 @@ def _torso(img: np.ndarray, j: dict[str, np.ndarray], torso_px: float, view: str
     cv2.circle(img, tuple(int(v) for v in eye), max(1, r // 8), (40, 40, 40), -1, cv2.LINE_AA)
 
 
-class SyntheticAthlete(Node):
+class SyntheticAthlete(SessionSource):
     """Rendered frames of a figure performing a session of exercises, and the true joint positions."""
 
     outputs = [Out("frame", FRAME, "BGR image"), Out("truth", KEYPOINTS, "rendered joint positions")]
     params = [
-        Param("session", str, "", SESSION_DOC),
-        Param(
-            "exercise",
-            str,
-            "squat",
-            "no session: the exercise to perform (auto: a session of several)",
-            choices=(*EXERCISES, "auto"),
-        ),
-        Param("reps", int, 5, "no session: repetitions", min=0),
+        *SessionSource.params,
         Param("seed", int, 0, "random seed of the variations"),
         Param("fps", float, 30.0, "frame rate", min=1),
         Param("torso_px", float, 110.0, "torso length in pixels", min=20),
     ]
-
-    def __init__(self, name: str, params: dict[str, Any]) -> None:
-        super().__init__(name, params)
-        # Parsed when the graph is checked: a bad session is reported before anything runs.
-        try:
-            self.plan = plan_for(self.session, self.exercise, self.reps)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
 
     def output_type(self, port: str, inputs: dict[str, PortType]) -> PortType:
         return KEYPOINTS.with_schema("blazepose33", BLAZEPOSE_33) if port == "truth" else FRAME
