@@ -103,15 +103,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.stats_every:
 
         def report(rows: list[dict[str, Any]], wall: float) -> None:
-            print(format_table(rows, wall), file=sys.stderr, flush=True)
+            cpu = runtime.process_cpu_s()
+            print(format_table(rows, wall, cpu), file=sys.stderr, flush=True)
             try:
-                _write_json(args.stats_json, stats_document(rows, wall, running=True))
+                _write_json(args.stats_json, stats_document(rows, wall, running=True, process_cpu_s=cpu))
             except DataflowError as exc:
                 print(f"dataflow: {exc.message}", file=sys.stderr)
 
     result = runtime.run(report_every=args.stats_every, report=report)
     if not args.quiet:
-        print(format_table(result.stats, result.wall_s), file=sys.stderr)
+        print(format_table(result.stats, result.wall_s, result.process_cpu_s), file=sys.stderr)
     _write_json(args.stats_json, result.stats_json())
     _write_json(args.summary_json, result.summary)
     if result.failure is not None:

@@ -56,9 +56,10 @@ class RunResult:
     summary: dict[str, Any]
     failure: NodeFailure | None = None
     stopped_by: str | None = None
+    process_cpu_s: float | None = None  # the whole process's CPU over the run, every thread
 
     def stats_json(self) -> dict[str, Any]:
-        return stats_document(self.stats, self.wall_s)
+        return stats_document(self.stats, self.wall_s, process_cpu_s=self.process_cpu_s)
 
 
 class _Stop(Exception):
@@ -165,7 +166,7 @@ class Worker:
 
     # -- the thread -----------------------------------------------------------
     def _run(self) -> None:
-        self.stats.started = time.perf_counter()
+        self.stats.thread_started()
         try:
             if self.spec.cls.is_source():
                 self._run_source()
@@ -188,6 +189,7 @@ class Worker:
         finally:
             self.stats.finished = self.stats.finished or time.perf_counter()
             self._close()
+            self.stats.thread_ending()
             self.done = True
             self.runtime.worker_done()
 
@@ -557,6 +559,8 @@ class Runtime:
             index = dst.ports.index(edge.dst_port)
             self.workers[edge.src].connect(edge.src_port, dst.inbox, index)
         self.remaining = len(self.workers)
+        self.cpu_started: float | None = None  # time.process_time() when the run started
+        self.cpu_ended: float | None = None
 
     # -- called from worker threads --------------------------------------------
     def worker_done(self) -> None:
@@ -601,6 +605,7 @@ class Runtime:
         ``report_every`` seconds, ``report(stats rows, wall so far)`` is called that often while it
         runs (a live run may never reach its end)."""
         t0 = time.perf_counter()
+        self.cpu_started, self.cpu_ended = time.process_time(), None
         previous = self._install_signals() if handle_signals else {}
         interval = report_every if report_every and report else math.inf
         next_report = t0 + interval
@@ -624,6 +629,7 @@ class Runtime:
             for w in self.workers.values():
                 if not w.done and not any(w.targets.values()):
                     w._close()
+            self.cpu_ended = time.process_time()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -639,6 +645,15 @@ class Runtime:
             previous[sig] = signal.getsignal(sig)
             signal.signal(sig, lambda _s, _f, r=reason: self.request_stop(r))
         return previous
+
+    def process_cpu_s(self) -> float | None:
+        """CPU seconds of the whole process since the run started (until it ended), every thread
+        included: the nodes' own, and those their libraries start (OpenVINO, OpenCV, BLAS), which
+        no node's ``cpu_s`` counts. Setup (loading models) comes before the run: not in it."""
+        if self.cpu_started is None:
+            return None
+        end = self.cpu_ended if self.cpu_ended is not None else time.process_time()
+        return end - self.cpu_started
 
     def stats_rows(self, now: float | None = None, wall: float | None = None) -> list[dict[str, Any]]:
         """Per-node stats rows; ``now`` for a run still going (nodes report their life so far)."""
@@ -661,7 +676,7 @@ class Runtime:
             code = 143
         else:
             code = 0
-        return RunResult(code, wall, rows, summary, self.failure, self.stopped_by)
+        return RunResult(code, wall, rows, summary, self.failure, self.stopped_by, self.process_cpu_s())
 
     def _summary(self, wall: float) -> dict[str, Any]:
         frames = sum(w.generated for w in self.workers.values())

@@ -1,0 +1,148 @@
+"""Per-node CPU time in the run statistics: the node's thread, the process, the JSON and the table."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import dataflow
+from dataflow import ANY, In, Node, Out, Param
+from dataflow.cli import main
+
+
+def spin(ms: float) -> None:
+    """Keep this thread on the CPU for ``ms`` of its own CPU time (not wall: a loaded machine
+    stretches the wall time, the CPU spent stays what the test expects)."""
+    end = time.thread_time() + ms / 1e3
+    while time.thread_time() < end:
+        pass
+
+
+class Burn(Node):
+    """Spend ``ms`` of CPU per packet on the node's thread."""
+
+    inputs = [In("value", ANY)]
+    outputs = [Out("value", ANY, like="value")]
+    params = [Param("ms", float, 2.0, min=0)]
+
+    def process(self, value: Any) -> dict[str, Any]:
+        spin(self.ms)
+        return {"value": value}
+
+
+class Nap(Node):
+    """Sleep ``ms`` per packet: wall time, next to no CPU."""
+
+    inputs = [In("value", ANY)]
+    outputs = [Out("value", ANY, like="value")]
+    params = [Param("ms", float, 2.0, min=0)]
+
+    def process(self, value: Any) -> dict[str, Any]:
+        time.sleep(self.ms / 1e3)
+        return {"value": value}
+
+
+class PoolBurn(Node):
+    """Spend ``ms`` of CPU per packet on a thread of its own pool, as an inference library does."""
+
+    inputs = [In("value", ANY)]
+    outputs = [Out("value", ANY, like="value")]
+    params = [Param("ms", float, 2.0, min=0)]
+
+    def setup(self) -> None:
+        self.pool = ThreadPoolExecutor(1)
+
+    def max_in_flight(self) -> int:
+        return 2
+
+    def _work(self, value: Any) -> dict[str, Any]:
+        spin(self.ms)
+        return {"value": value}
+
+    def process(self, value: Any) -> Future:
+        return self.pool.submit(self._work, value)
+
+    def close(self) -> None:
+        self.pool.shutdown()
+
+
+CHAIN = (
+    "nodes:\n  src: {type: counter, params: {count: COUNT}}\n"
+    "  burn: {type: 'test_stats_cpu:Burn', inputs: {value: src.value}, params: {ms: 2}}\n"
+    "  nap: {type: 'test_stats_cpu:Nap', inputs: {value: burn.value}, params: {ms: 2}}\n"
+    "  sink: {type: discard, inputs: {value: nap.value}}\n"
+)
+
+
+def run(path: Path, **kwargs: Any) -> dataflow.RunResult:
+    runtime = dataflow.Runtime(dataflow.load_graph(path))
+    runtime.setup()
+    return runtime.run(handle_signals=False, **kwargs)
+
+
+def rows_by_node(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["node"]: r for r in rows}
+
+
+def test_a_busy_node_shows_its_cpu_and_a_sleeping_one_next_to_none(graph_file) -> None:
+    result = run(graph_file(CHAIN.replace("COUNT", "60")))
+    assert result.exit_code == 0
+    rows = rows_by_node(result.stats)
+    burn, nap = rows["burn"], rows["nap"]
+    # 2 ms of CPU in process, plus the engine's few microseconds per packet.
+    assert 1.9 < burn["cpu_ms_per_packet"] < 2.5
+    # Near its wall time; a loaded machine stretches the wall, hence the margin.
+    assert burn["cpu_ms_per_packet"] > 0.5 * burn["process_ms_p50"]
+    assert abs(burn["cpu_s"] - 60 * burn["cpu_ms_per_packet"] / 1e3) < 2e-3
+    assert nap["process_ms_p50"] > 1.9  # 2 ms of wall ...
+    assert nap["cpu_ms_per_packet"] < 0.3  # ... and next to no CPU
+    assert rows["src"]["cpu_ms_per_packet"] < 0.3 and rows["sink"]["cpu_ms_per_packet"] < 0.3
+
+
+def test_stats_json_and_the_table_carry_the_cpu(graph_file, tmp_path: Path, capsys) -> None:
+    stats = tmp_path / "stats.json"
+    assert main(["run", str(graph_file(CHAIN.replace("COUNT", "30"))), "--stats-json", str(stats)]) == 0
+    err = capsys.readouterr().err
+    doc = json.loads(stats.read_text())
+    for row in doc["nodes"]:
+        assert isinstance(row["cpu_ms_per_packet"], float) and isinstance(row["cpu_s"], float)
+    assert doc["cpu_s"] == round(sum(r["cpu_s"] for r in doc["nodes"]), 4)
+    assert doc["cpu_s"] > 30 * 2e-3
+    assert doc["process_cpu_s"] >= 0.99 * doc["cpu_s"]  # every node thread is in the process
+    header, _rule, *lines = err.strip().splitlines()
+    assert "cpu ms" in header.split("  ")
+    burn = next(line for line in lines if line.startswith("burn "))
+    column = header.index("cpu ms") + len("cpu ms")  # the numbers are right-aligned under it
+    assert 1.9 < float(burn[:column].split()[-1]) < 2.5
+    assert "s in nodes of" in lines[-1] and "s in the process" in lines[-1]
+
+
+def test_cpu_on_a_nodes_own_pool_shows_only_in_the_process_cpu(graph_file) -> None:
+    result = run(
+        graph_file(
+            "nodes:\n  src: {type: counter, params: {count: 40}}\n"
+            "  pool: {type: 'test_stats_cpu:PoolBurn', inputs: {value: src.value}, params: {ms: 2}}\n"
+            "  sink: {type: discard, inputs: {value: pool.value}}\n"
+        )
+    )
+    assert result.exit_code == 0
+    doc = result.stats_json()
+    pool = rows_by_node(doc["nodes"])["pool"]
+    assert pool["cpu_ms_per_packet"] < 0.5  # submitting is cheap; the 2 ms run on the pool's thread
+    assert doc["process_cpu_s"] > doc["cpu_s"] + 40 * 1.8e-3
+
+
+def test_a_live_report_reads_the_cpu_of_threads_still_running(graph_file) -> None:
+    seen: list[float] = []
+
+    def report(rows: list[dict[str, Any]], _wall: float) -> None:
+        seen.append(rows_by_node(rows)["burn"]["cpu_s"])
+
+    result = run(graph_file(CHAIN.replace("COUNT", "100")), report_every=0.05, report=report)
+    final = rows_by_node(result.stats)["burn"]["cpu_s"]
+    assert len(seen) >= 2
+    assert 0 < seen[0] < final and seen == sorted(seen)
+    assert result.process_cpu_s is not None and result.process_cpu_s >= final
