@@ -6,13 +6,21 @@ The ``reps`` node runs one; exercise recognition runs one per candidate workout.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
-from nodes.pose.keypoints import Keypoints
+from nodes.pose.keypoints import Keypoints, name_index
 
 from . import spec
 from .body import body_scale
 from .fsm import RepEvent, RepMachine
 from .metrics import MetricEvaluator
+
+
+@lru_cache(maxsize=64)
+def _gate_indices(names: tuple[str, ...], joints: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
+    """For each gate joint, the schema positions of its sides (none when the schema lacks them)."""
+    index = name_index(names)
+    return tuple(tuple(index[s] for s in spec.sides_of(j) if s in index) for j in joints)
 
 
 class WorkoutCounter:
@@ -28,19 +36,24 @@ class WorkoutCounter:
     def reps(self) -> int:
         return self.machine.reps
 
-    def step(self, kp: Keypoints, t: float) -> tuple[dict[str, float], str | None, RepEvent | None]:
-        values = self.metrics(kp, body_scale(kp), t)
-        blocked = self.gate_blocks(kp, values)
+    def step(
+        self, kp: Keypoints, t: float, body: float | None = None, plain: tuple[list, list] | None = None
+    ) -> tuple[dict[str, float], str | None, RepEvent | None]:
+        """``body`` (the body scale) and ``plain`` ((xy, confidence) as lists) may come from the
+        caller when it steps several counters on one frame."""
+        values = self.metrics(kp, body_scale(kp) if body is None else body, t, plain)
+        blocked = self.gate_blocks(kp, values, plain[1] if plain is not None else None)
         return values, blocked, self.machine.step(values, t, blocked is None)
 
-    def gate_blocks(self, kp: Keypoints, values: dict[str, float]) -> str | None:
+    def gate_blocks(self, kp: Keypoints, values: dict[str, float], conf: list | None = None) -> str | None:
         """Why nothing may count on this frame (no person, a joint unseen, the gate condition
         false), or None when the person is in position."""
         w = self.workout
         if kp.presence < 0.5:
             return "no person"
-        for joint in w.gate_visible:
-            if not any(self.metrics.visible(kp, s) for s in spec.sides_of(joint)):
+        conf = kp.confidence.tolist() if conf is None else conf
+        for joint, positions in zip(w.gate_visible, _gate_indices(kp.names, w.gate_visible), strict=True):
+            if not any(conf[i] >= w.min_confidence for i in positions):
                 return f"{joint} not seen"
         if w.gate_when is not None and not w.gate_when(values):
             return f"not {w.gate_when.text}"

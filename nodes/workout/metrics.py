@@ -86,12 +86,17 @@ class MetricEvaluator:
             return math.nan, 0.0
         return geometry(m.kind, [xy[i] for i in idx], body), sum(cs) / len(cs)
 
-    def __call__(self, kp: Keypoints, body: float, t: float) -> dict[str, float]:
+    def __call__(
+        self, kp: Keypoints, body: float, t: float, plain: tuple[list, list] | None = None
+    ) -> dict[str, float]:
+        """The metric values of one frame; ``plain`` = (xy, confidence) as lists when the caller
+        already has them (several workouts evaluated on one frame)."""
         values: dict[str, float] = {}
         present = kp.presence >= 0.5
         dt = 0.0 if self.last_t is None else max(0.0, t - self.last_t)
         self.last_t = t
-        names, xy, conf = kp.names, kp.xy.tolist(), kp.confidence.tolist()
+        names = kp.names
+        xy, conf = plain if plain is not None else (kp.xy.tolist(), kp.confidence.tolist())
         for m in self.workout.metrics.values():
             if m.kind == "expr":
                 assert m.expr is not None

@@ -31,6 +31,7 @@ import numpy as np
 from nodes.pose.keypoints import Keypoints
 
 from . import movement, spec
+from .body import body_scale
 from .counter import WorkoutCounter
 from .pose_classifier import PoseClassifier
 
@@ -139,8 +140,9 @@ class Recognizer:
         bout = self.bout
         assert bout is not None
         repeated = False
+        body, plain = body_scale(kp), (kp.xy.tolist(), kp.confidence.tolist())  # shared by every counter
         for name, counter in bout.counters.items():
-            _, _, event = counter.step(kp, t)
+            _, _, event = counter.step(kp, t, body, plain)
             if event is not None:
                 bout.reps[name] = bout.reps.get(name, 0) + 1
                 bout.last_rep[name] = t
