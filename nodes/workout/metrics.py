@@ -65,19 +65,10 @@ class MetricEvaluator:
             (m.name, source): RangeTracker(m.window) for m in workout.metrics.values() for source, _ in m.sources
         }
 
-    def visible(self, kp: Keypoints, joint: str) -> bool:
-        try:
-            return bool(kp.confidence[kp.index(joint)] >= self.workout.min_confidence)
-        except KeyError:
-            return False
-
-    def side_value(self, m: Metric, kp: Keypoints, side: str | None, body: float) -> tuple[float, float]:
-        """(value, mean confidence) of a metric on one side; NaN if a joint is not seen."""
-        return self._side_value(m, kp.names, kp.xy.tolist(), kp.confidence.tolist(), side, body)
-
     def _side_value(
         self, m: Metric, names: tuple[str, ...], xy: list, conf: list, side: str | None, body: float
     ) -> tuple[float, float]:
+        """(value, mean confidence) of a metric on one side; NaN if a joint is not seen."""
         idx = _indices(names, m.joints, side)
         if idx is None:
             return math.nan, 0.0

@@ -1,10 +1,9 @@
-"""Pose and movement features for recognizing an exercise, the same for any joint schema.
+"""Pose features for recognizing an exercise, the same for any joint schema.
 
 A frame's pose is described by its 12 limb joints (shoulders, elbows, wrists, hips, knees, ankles)
 placed in their own bounding box (each axis scaled to [0, 1], as public pose datasets store poses,
 so a camera's distance and a frame's aspect do not matter) and the 8 joint angles of elbows,
-shoulders, hips and knees. A *movement* is a window of such frames summarized by each feature's
-low and high percentile: where the body is and what moves. Kernels only: no state, no model.
+shoulders, hips and knees. Kernels only: no state, no model.
 """
 
 from __future__ import annotations
@@ -61,14 +60,3 @@ def mirrored(features: np.ndarray) -> np.ndarray:
     x, y, ang = features[..., :n], features[..., n : 2 * n], features[..., 2 * n :]
     swap = np.arange(len(ANGLES)) ^ 1  # ANGLES alternate left, right
     return np.concatenate([1.0 - x[..., MIRROR], y[..., MIRROR], ang[..., swap]], axis=-1)
-
-
-def movement(window: np.ndarray, low: float = 10.0, high: float = 90.0) -> np.ndarray:
-    """(2 * FEATURES,) summary of a window of frame features: each feature's low and high
-    percentile over the frames where it is known (NaN where it never is)."""
-    if not np.isfinite(window).any():
-        return np.full(2 * window.shape[1], np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a feature never known in the window stays NaN
-        lo, hi = np.nanpercentile(window, [low, high], axis=0)
-    return np.concatenate([lo, hi])

@@ -24,7 +24,6 @@ class PoseClassifier:
         if model.get("features") != movement.FEATURES:
             raise ValueError(f"recognizer model has {model.get('features')} features, code has {movement.FEATURES}")
         self.workouts: tuple[str, ...] = tuple(model["workouts"])
-        self.real_data = frozenset(model.get("real_data", ()))
         self.mean = np.asarray(model["mean"], np.float32)
         self.scale = 1.0 / np.asarray(model["std"], np.float32)
         members = [

@@ -37,7 +37,6 @@ from .pose_classifier import PoseClassifier
 
 UNKNOWN_LOG_LIKELIHOOD = math.log(0.02)  # a workout the classifier was not fitted for: a faint, even guess
 ONSET_FRAMES = 4  # evaluated frames in a row that look like a workout: its posture is held, not passed through
-ONSET_LEAD_S = 0.0  # from the first frame that looked like it: earlier ones are getting into position
 REPS_WEIGHT = 1.0  # a workout whose own counter counts the movement's repetitions explains it better
 LEAD_S = 2.0  # counting of a recognized exercise starts this long before its first rep's far state
 RESTART_S = 2.0  # when stale evidence is dropped, the last seconds are kept: a rep may have begun in them
@@ -51,7 +50,6 @@ class Decision:
     confidence: float
     bout: int  # increments when a bout ends
     since: float  # the bout's first frame time: counting of a decided exercise starts here
-    revised: bool = False  # the exercise of this bout changed on this frame
 
     def to_dict(self) -> dict:
         return {
@@ -110,14 +108,11 @@ class Recognizer:
         self.recent.append((t, kp))
         while self.recent[0][0] < t - self.rest - 1.0:
             self.recent.popleft()
-        revised = False
-        # Counters and the classifier at most ``rate`` times a second: rep states last longer than that.
-        if self.last_step is None or t - self.last_step >= self.period * 0.999:
-            self.last_step = t
+        if self._due(t):
             repeated = self._step(kp, t)
             if repeated or t - self.last_check >= 1.0:
                 self.last_check = t
-                revised = self._decide()
+                self._decide()
             self._maybe_end(t)
         since = self.bout.since
         if self.exercise is not None and self.bout.follows_exercise:
@@ -127,10 +122,15 @@ class Recognizer:
             # exercise would be.
             start = self.bout.first_start[self.exercise] - LEAD_S
             onset = self.bout.onset.get(self.exercise)
-            since = max(
-                since, start if onset is None else min(onset - ONSET_LEAD_S, self.bout.first_start[self.exercise])
-            )
-        return Decision(self.exercise, self.level, self.bout_id, since, revised)
+            since = max(since, start if onset is None else min(onset, self.bout.first_start[self.exercise]))
+        return Decision(self.exercise, self.level, self.bout_id, since)
+
+    def _due(self, t: float) -> bool:
+        """Counters and the classifier run at most ``rate`` times a second: rep states last longer."""
+        if self.last_step is not None and t - self.last_step < self.period * 0.999:
+            return False
+        self.last_step = t
+        return True
 
     def _new_bout(self, t: float, follows_exercise: bool = False) -> _Bout:
         counters = {n: WorkoutCounter(w) for n, w in self.workouts.items()}
@@ -179,11 +179,11 @@ class Recognizer:
         p /= p.sum()
         return dict(zip(self.names, p.tolist(), strict=True))
 
-    def _decide(self) -> bool:
+    def _decide(self) -> None:
         bout = self.bout
         assert bout is not None
         if not bout.reps:
-            return False
+            return
         scores = self.scores()
         with_reps = [n for n in self.names if bout.reps.get(n, 0) >= 1]
         leader = max(self.names, key=scores.__getitem__)
@@ -198,12 +198,9 @@ class Recognizer:
             best = max(with_reps, key=scores.__getitem__)
             if bout.reps[best] >= 2:
                 choice = best
-        if choice is None or choice == current:
-            self.level = scores[current] if current is not None else 0.0
-            return False
-        self.level = scores[choice]
-        self.exercise = choice
-        return current is not None
+        if choice is not None:
+            self.exercise = choice
+        self.level = scores[self.exercise] if self.exercise is not None else 0.0
 
     def _maybe_end(self, t: float) -> None:
         bout = self.bout
@@ -224,6 +221,5 @@ class Recognizer:
         self.last_check = -math.inf
         self.last_step = None
         for bt, bkp in [item for item in self.recent if item[0] >= since]:
-            if self.last_step is None or bt - self.last_step >= self.period * 0.999:
-                self.last_step = bt
+            if self._due(bt):
                 self._step(bkp, bt)

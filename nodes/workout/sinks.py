@@ -35,6 +35,16 @@ def open_output(node: str, path: str, newline: str | None = None) -> IO[str]:
         raise UserError(f"node '{node}': cannot write {path}: {exc.strerror}") from None
 
 
+def _add_bout(totals: dict[str, dict[str, Any]], bout: tuple[int, str | None, int, float, float]) -> None:
+    """Add one bout (id, exercise, reps, first, last time) to per-exercise totals; no exercise, nothing."""
+    _, exercise, reps, first, last = bout
+    if exercise is not None:
+        done = totals.setdefault(exercise, {"reps": 0, "bouts": 0, "seconds": 0.0})
+        done["reps"] += reps
+        done["bouts"] += 1
+        done["seconds"] += last - first
+
+
 class WorkoutRecords(Node):
     """Per frame: seq, timestamp, keypoints, state, reps, energy (and rep events), as JSONL or CSV."""
 
@@ -142,23 +152,14 @@ class SessionSummary(Node):
 
     def _close_bout(self) -> None:
         assert self.bout is not None
-        _, exercise, reps, first, last = self.bout
-        if exercise is not None:
-            done = self.bouts.setdefault(exercise, {"reps": 0, "bouts": 0, "seconds": 0.0})
-            done["reps"] += reps
-            done["bouts"] += 1
-            done["seconds"] += last - first
+        _add_bout(self.bouts, self.bout)
         self.bout = None
 
     def exercises(self) -> dict[str, dict[str, Any]]:
         """{exercise: {reps, bouts, seconds}} over the session so far."""
         out = {k: dict(v) for k, v in self.bouts.items()}
-        if self.bout is not None and self.bout[1] is not None:
-            _, exercise, reps, first, last = self.bout
-            done = out.setdefault(exercise, {"reps": 0, "bouts": 0, "seconds": 0.0})
-            done["reps"] += reps
-            done["bouts"] += 1
-            done["seconds"] += last - first
+        if self.bout is not None:
+            _add_bout(out, self.bout)
         return {k: {**v, "seconds": round(v["seconds"], 3)} for k, v in out.items()}
 
     def summary(self) -> dict[str, Any]:

@@ -12,15 +12,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from dataflow_graphs import builtin_dir
-
 from dataflow import GraphError
 from dataflow.errors import did_you_mean
+from dataflow.library import search_dirs
 from dataflow.yamlsrc import LocDict, load_yaml
 
 from .expr import Expr, ExprError, parse
 
-WORKOUT_DIR = builtin_dir() / "workouts"  # shipped with the package; ./graphs/workouts is searched first
 KINDS = ("angle", "distance", "vertical", "horizontal", "tilt", "expr", "level")
 ARITY = {"angle": 3, "distance": 2, "vertical": 2, "horizontal": 2, "tilt": 2}
 SIDES = ("mean", "min", "max", "left", "right", "best")
@@ -95,8 +93,9 @@ def find(name: str) -> Path:
 
 
 def workout_dirs() -> list[Path]:
-    """Where workouts are found by name: ./graphs/workouts (a checkout, or the user's own), then the shipped ones."""
-    return list(dict.fromkeys([Path.cwd() / "graphs" / "workouts", WORKOUT_DIR]))
+    """Where workouts are found by name: ``workouts/`` in each folder graphs are found in by name
+    (./graphs first: a checkout or the user's own, then the ones installed packages register)."""
+    return list(dict.fromkeys(folder / "workouts" for folder in search_dirs()))
 
 
 def available() -> list[str]:
