@@ -48,9 +48,7 @@ def find_graph(name: str | Path) -> Path:
     known = builtin_graphs()
     if str(name) in known:
         return known[str(name)]
-    names = sorted(known)
-    listed = f" (graphs by name: {', '.join(names)})" if names else ""
-    raise GraphError(f"no graph file or graph named '{name}'{did_you_mean(str(name), names)}{listed}")
+    raise GraphError(f"no graph file or graph named '{name}'{did_you_mean(str(name), known)}")
 
 
 def description(path: Path) -> str:

@@ -30,10 +30,7 @@ class ExerciseRecognizer(Node):
         self.fixed = None if self.exercise == "auto" else self.exercise
         self.candidates = [n.strip() for n in self.among.split(",") if n.strip()] or spec.available()
         for candidate in self.candidates if self.fixed is None else [self.fixed]:
-            try:
-                spec.find(candidate)
-            except DataflowError as exc:
-                raise type(exc)(f"node '{name}': {exc.message}", exc.where) from None
+            spec.find(candidate)  # an unknown one is reported, with this node, when the graph is checked
 
     def setup(self) -> None:
         self.recognizer: Recognizer | None = None
