@@ -48,6 +48,50 @@ def ours(clip: Path, out: Path, extra: list[str], graph_path: Path = ROOT / "gra
     return summary
 
 
+def stages_alone(clip: Path, out: Path, extra: list[str]) -> dict[str, float]:
+    """CPU milliseconds per frame of each stage of graphs/pose.yaml run alone, one after another on
+    one thread, in the setting the graph chose (the model: one synchronous inference on one of its
+    streams; the video source: its decoder threads). The process's CPU clock around each call counts
+    library thread pools too. The graph's CPU per frame over this sum is what running the stages as
+    a pipelined graph costs on top of the work itself."""
+    graph = load_graph(ROOT / "graphs" / "pose.yaml", [f"input={clip}", f"out={out}", *extra])
+    Runtime(graph).setup()
+    nodes = {name: graph.nodes[name].instance for name in graph.order}
+    source, roi, crop, model, decode, sink = (nodes[n] for n in ("source", "roi", "crop", "pose", "decode", "sink"))
+    lag = next(e.lag for e in graph.edges if e.dst == "roi" and e.feedback) or 1
+    cpu = dict.fromkeys(("source", "roi", "crop", "pose", "decode", "sink"), 0.0)
+    history: list = []  # keypoints, newest last, as far back as the feedback reaches
+    frames = 0
+    samples = iter(source.generate())
+    while True:
+        c0 = cpu_seconds()
+        sample = next(samples, None)
+        c1 = cpu_seconds()
+        cpu["source"] += c1 - c0
+        if sample is None:
+            break
+        frame = sample.values["frame"]
+        previous = history[-lag] if len(history) >= lag else None
+        region = roi.process(frame=frame, keypoints=previous)["roi"]
+        c2 = cpu_seconds()
+        cropped = crop.process(frame=frame, roi=region)
+        c3 = cpu_seconds()
+        tensors = model.runner.infer(cropped["tensor"])
+        c4 = cpu_seconds()
+        keypoints = decode.process(tensors=tensors, crop=cropped["crop"]).get("keypoints")
+        c5 = cpu_seconds()
+        sink.process(value=keypoints)
+        c6 = cpu_seconds()
+        spent = {"roi": c2 - c1, "crop": c3 - c2, "pose": c4 - c3, "decode": c5 - c4, "sink": c6 - c5}
+        for name, seconds in spent.items():
+            cpu[name] += seconds
+        history = [*history[-(lag - 1) :], keypoints] if lag > 1 else [keypoints]
+        frames += 1
+    for node in nodes.values():
+        node.close()
+    return {name: spent / frames * 1e3 for name, spent in cpu.items()}
+
+
 def decoded_graph(folder: Path) -> Path:
     """graphs/pose.yaml with the clip decoded into memory before the run (a diagnostic: what
     video decoding costs the pipeline)."""
@@ -123,15 +167,14 @@ def decoder_costs() -> dict:
     }
 
 
-# Configurations of graphs/pose.yaml measured next to the default (exact lag-1 feedback).
+# Configurations of graphs/pose.yaml measured next to the default (exact feedback, 2 frames in flight).
 CONFIGS: dict[str, list[str]] = {
-    "lag2": ["lag=2", "pose.requests=2"],  # deterministic, two frames in flight
-    "live": ["feedback=latest", "pose.requests=3"],  # newest keypoints, as for a camera
+    "in_flight1": ["in_flight=1"],  # exact lag-1 feedback, one frame at a time (the default before)
+    "in_flight3": ["in_flight=3"],  # exact, three frames in flight
+    "live": ["feedback=latest", "in_flight=3"],  # newest keypoints (none older than 3 frames), as for a camera
+    "bf16": ["pose.precision=bf16"],  # the default at bfloat16, where the CPU has it
     "decoded": [],  # the default with the clip decoded into memory first (diagnostic)
-    # The model on one thread, leaving a core to the rest of the graph (diagnostic: the graph's
-    # own cost when the model need not share its cores); compared with the model alone on one.
-    "one_thread": ["pose.threads=1"],
-    "one_thread_lag2": ["pose.threads=1", "lag=2", "pose.requests=2"],
+    "main_job": [],  # graphs/reps.yaml (recognition, counting, energy, records) on the same clip
 }
 
 
@@ -152,6 +195,7 @@ def main() -> None:
     names = ["default", *CONFIGS]
     runs: dict[str, dict[str, list[float]]] = {n: {"fps": [], "cpu": [], "found": [], "agree": []} for n in names}
     alone, alone_cpu, alone_1, peer_fps = [], [], [], []
+    stages: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         decoded = decoded_graph(Path(tmp))
         for r in range(args.rounds):
@@ -159,6 +203,7 @@ def main() -> None:
             alone.append(ms)
             alone_cpu.append(cpu)
             alone_1.append(model_alone(threads=1)[0])
+            stages.append(stages_alone(clip, Path(tmp) / "stages.jsonl", []))
             theirs = peer(python, clip, Path(tmp) / f"peer{r}.json") if python is not None else None
             if theirs is not None:
                 peer_fps.append(theirs["fps"])
@@ -166,11 +211,16 @@ def main() -> None:
                 out = Path(tmp) / f"{name}{r}.jsonl"
                 if name == "decoded":
                     summary = ours(clip, out, [], decoded)
+                elif name == "main_job":
+                    records = Path(tmp) / f"reps{r}.jsonl"
+                    summary = ours(clip, records, [], ROOT / "graphs" / "reps.yaml")
                 else:
                     summary = ours(clip, out, CONFIGS.get(name, []))
                 row = runs[name]
                 row["fps"].append(summary["fps"])
                 row["cpu"].append(summary["cpu_ms_per_frame"])
+                if name == "main_job":
+                    continue  # its records are not keypoints
                 row["found"].append(found_fraction(out))
                 if theirs is not None:
                     row["agree"].append(agreement(out, theirs["landmarks"]))
@@ -188,15 +238,27 @@ def main() -> None:
         fps = float(np.median(row["fps"]))
         report[f"{key}_fps"] = round(fps, 2)
         report[f"{key}_fps_runs"] = [round(f, 2) for f in row["fps"]]
-        reference = report["model_alone_1thread_ms"] if name.startswith("one_thread") else report["model_alone_ms"]
-        report[f"{key}_vs_model_alone"] = round(fps * reference / 1e3, 3)
+        report[f"{key}_vs_model_alone"] = round(fps * report["model_alone_ms"] / 1e3, 3)
         # CPU time per frame, all threads: cores * 1000 / it is the most any scheduling could reach.
         report[f"{key}_cpu_ms_per_frame"] = round(float(np.median(row["cpu"])), 2)
+        if name == "main_job":
+            report["main_job_vs_pose"] = round(fps / report["pose_fps"], 3)
+            continue
         report[f"{key}_found"] = round(float(np.median(row["found"])), 4)
         if peer_fps:
             report[f"{key}_vs_peer"] = round(fps / report["peer_mediapipe_fps"], 3)
             agree_key = "agreement_torso_normalized" + ("" if name == "default" else f"_{name}")
             report[agree_key] = round(float(np.median(row["agree"])), 4)
+    # Each stage alone, in the default's setting (median per stage over the rounds), and what the
+    # pipelined graph spends on top of that sum.
+    per_stage = {k: round(float(np.median([st[k] for st in stages])), 3) for k in stages[0]}
+    report["stages_alone_cpu_ms_per_frame"] = per_stage
+    report["stages_alone_cpu_ms_sum"] = round(sum(per_stage.values()), 2)
+    report["pose_cpu_vs_stages_alone"] = round(report["pose_cpu_ms_per_frame"] / report["stages_alone_cpu_ms_sum"], 3)
+    # The most 2 single-thread streams of the model could reach with every other stage free.
+    report["model_ceiling_fps"] = round(report["cores"] * 1e3 / per_stage["pose"], 1)
+    if peer_fps:
+        report["model_ceiling_vs_peer"] = round(report["model_ceiling_fps"] / report["peer_mediapipe_fps"], 3)
     report["configs"] = {"default": "", **{k: " ".join(v) or "(clip decoded first)" for k, v in CONFIGS.items()}}
     report.update(decoder_costs())
     print(json.dumps(report))

@@ -44,7 +44,9 @@ class Edge:
     queue_size: int
     policy: str
     where: str
-    lag: int = 1  # feedback 'previous': the value of the packet this many before
+    # feedback 'previous': the value of the packet this many before; 'latest': the newest value, but
+    # none older than from this many packets before (0: no bound, never wait)
+    lag: int = 1
 
 
 @dataclass
@@ -452,7 +454,7 @@ def _coerce(node: str, p: Param, value: Any, from_string: bool, where: str) -> A
 
 
 def _edge(node: str, port: str, spec: Any, queue_size: int, where: str, scope: _Scope) -> Edge:
-    feedback, policy, lag = None, "block", 1
+    feedback, policy, lag = None, "block", None
     if isinstance(spec, LocDict):
         # Queue settings may come from graph params (live video vs files).
         for key in ("feedback", "lag", "policy", "queue_size"):
@@ -478,14 +480,18 @@ def _edge(node: str, port: str, spec: Any, queue_size: int, where: str, scope: _
             queue_size = _positive_int(spec["queue_size"], spec.at("queue_size"), "queue_size")
         if "lag" in spec:
             lag = _positive_int(spec["lag"], spec.at("lag"), "lag")
-            if lag > 1 and feedback != "previous":
-                raise GraphError(f"node '{node}' input '{port}': lag needs feedback: previous", spec.at("lag"))
+            if feedback is None:
+                raise GraphError(
+                    f"node '{node}' input '{port}': lag needs feedback (previous or latest)", spec.at("lag")
+                )
         source = spec.get("from")
     else:
         source = spec
     if not isinstance(source, str) or source.count(".") != 1:
         raise GraphError(f"node '{node}' input '{port}' must name an output as node.port, got {source!r}", where)
     src, _, src_port = source.partition(".")
+    if lag is None:
+        lag = 0 if feedback == "latest" else 1
     return Edge(src, src_port, node, port, feedback, queue_size, policy, where, lag)
 
 

@@ -430,10 +430,11 @@ class _Joiner:
         self.eos = {i: False for i in worker.main}
         self.held = [0] * len(worker.channels)  # packets taken but not yet joined, per input
         self.latest: dict[int, dict[str, Any]] = {i: {} for i in worker.feedback}
+        self.latest_seq: dict[int, dict[str, int]] = {i: {} for i in worker.feedback}  # newest seq come round
         self.previous: dict[int, dict[str, dict[int, Any]]] = {i: {} for i in worker.feedback}
         # Sequence numbers this node processed, newest last, as far back as a feedback lag reaches.
         self.done: dict[str, deque[int]] = {}
-        self.max_lag = max((worker.channels[i].lag for i in worker.feedback), default=1)
+        self.max_lag = max((worker.channels[i].lag for i in worker.feedback), default=1) or 1
 
     def add(self, index: int, packet: Any) -> None:
         ch = self.w.channels[index]
@@ -443,6 +444,8 @@ class _Joiner:
             if ch.feedback == "latest":
                 if packet.data is not EMPTY:
                     self.latest[index][packet.stream] = packet.data
+                newest = self.latest_seq[index]
+                newest[packet.stream] = max(packet.seq, newest.get(packet.stream, -1))
             else:
                 self.previous[index].setdefault(packet.stream, {})[packet.seq] = packet.data
             return
@@ -527,6 +530,9 @@ class _Joiner:
             ch = self.w.channels[i]
             port = self.w.ports[i]
             if ch.feedback == "latest":
+                # Bounded: wait until the loop has brought round at least the packet ``lag`` before.
+                if ch.lag and len(done) >= ch.lag and self.latest_seq[i].get(stream, -1) < done[-ch.lag]:
+                    return None
                 values[port] = self.latest[i].get(stream)
                 continue
             if len(done) < ch.lag:

@@ -24,6 +24,14 @@ class VideoSource(Node):
         Param("realtime", bool, False, "pace a file at its frame rate, as a camera would deliver it"),
         Param("max_frames", int, 0, "stop after this many frames; 0 = all", min=0),
         Param("progress", bool, True, "progress bar on stderr when it is a terminal and the length is known"),
+        Param(
+            "threads",
+            int,
+            1,
+            "decoder threads for a file; 0 = FFmpeg's choice. One keeps decoding, which runs ahead in its own "
+            "node, off the cores the model needs",
+            min=0,
+        ),
     ]
 
     def setup(self) -> None:
@@ -48,7 +56,8 @@ class VideoSource(Node):
             return
         if not path.exists():
             raise UserError(f"node '{self.name}': input {source}: no such file")
-        self._cap = cv2.VideoCapture(str(path))
+        open_params = [cv2.CAP_PROP_N_THREADS, self.threads] if self.threads else []
+        self._cap = cv2.VideoCapture(str(path), cv2.CAP_ANY, open_params)
         ok = self._cap.isOpened() and self._cap.get(cv2.CAP_PROP_FRAME_COUNT) > 0
         if not ok:
             raise UserError(f"node '{self.name}': input {source} is not a video file OpenCV can read")

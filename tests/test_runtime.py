@@ -344,6 +344,28 @@ def test_feedback_previous_with_lag_uses_the_packet_that_many_before(graph_file)
     assert values("out") == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0]
 
 
+def _latest_loop(graph_file, lag: str) -> list[float]:
+    # acc[n] = 1 + the newest acc value that came round a slow loop
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 40, start: 1, step: 0}}\n"
+        "  acc:\n    type: add\n    inputs:\n      a: src.value\n"
+        f"      b: {{from: slow.value, feedback: latest{lag}}}\n"
+        "  slow: {type: 'testnodes:Slow', inputs: {value: acc.value}, params: {ms: 3}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: acc.value}}\n"
+    )
+    assert run(g).exit_code == 0
+    return values("out")
+
+
+def test_feedback_latest_with_lag_is_never_older_than_that_many_packets(graph_file) -> None:
+    out = _latest_loop(graph_file, ", lag: 2")
+    # The value used by packet n came from packet n-2 or later, so acc[n] >= 1 + acc[n-2].
+    assert all(out[n] >= 1 + out[n - 2] for n in range(2, len(out))), out
+    # Without a bound the loop runs ahead of its slow feedback and uses stale values.
+    unbounded = _latest_loop(graph_file, "")
+    assert unbounded[-1] < out[-1], (unbounded, out)
+
+
 def test_a_node_waiting_on_feedback_keeps_backpressure(graph_file) -> None:
     # A join that waits (here for a loop to come round) must not pull its upstream into memory:
     # the source stays within the queue bounds (plus one output batch) of its consumer.

@@ -216,10 +216,10 @@ def test_param_reference_loop_is_refused(graph_file, capsys) -> None:
     assert code == 2 and "param references loop: a.factor -> b.factor -> a.factor" in err
 
 
-def test_lag_needs_previous_feedback(graph_file, capsys) -> None:
+def test_lag_needs_feedback(graph_file, capsys) -> None:
     text = (
         "nodes:\n  src: {type: counter}\n  a:\n    type: add\n"
-        "    inputs: {a: src.value, b: {from: a.value, feedback: latest, lag: 2}}\n"
+        "    inputs: {a: src.value, b: {from: src.value, lag: 2}}\n"
     )
     code, err = run_cli(["validate", str(graph_file(text))], capsys)
-    assert code == 2 and "g.yaml:5" in err and "lag needs feedback: previous" in err
+    assert code == 2 and "g.yaml:5" in err and "lag needs feedback (previous or latest)" in err
