@@ -185,6 +185,11 @@ def main() -> None:
                 "recognizer_us_per_frame": round(cost, 1),
                 "sequences": len(rows),
                 "empty_sequences": empty,
+                "misrecognized": {
+                    r["name"]: {"true": r["workout"], "exercises": r["exercises"]}
+                    for r in rows
+                    if r["recognized"] != r["workout"]
+                },
                 "seconds": round(seconds, 1),
                 "workers": args.workers,
             }
