@@ -37,6 +37,25 @@ def test_frame_features_match_a_plain_computation() -> None:
         assert f[24 + k] == pytest.approx(angle, abs=1e-9)
 
 
+def test_level_and_pose_agreement_is_the_correlation_of_a_plain_computation() -> None:
+    from nodes.workout.recognition import Recognizer, _Bout
+
+    rec = Recognizer(["squat", "push-up", "front-raise"], pose_classifier.load())
+    rng = np.random.default_rng(3)
+    bout = _Bout(since=0.0, counters={})
+    phase = np.linspace(0, 6 * np.pi, 60)
+    levels = np.stack([0.5 - 0.5 * np.cos(phase), rng.uniform(0, 1, 60), np.full(60, np.nan)], axis=1)
+    leaning = np.stack([-np.cos(phase) * 0.8 + rng.normal(0, 0.1, 60), rng.uniform(-1, 1, 60), np.zeros(60)], axis=1)
+    for lv, ln in zip(levels, leaning, strict=True):
+        far = (1 + ln) / 2
+        rec._add_sync(bout, lv, np.stack([(1 - far) * 0.5, far * 0.5], axis=1))
+    sync = rec._sync_scores(bout)
+    expected = [abs(np.corrcoef(levels[:, i], leaning[:, i])[0, 1]) for i in range(2)]
+    assert sync[:2] == pytest.approx(expected, abs=1e-3)
+    assert sync[0] > 0.9 and sync[1] < 0.4
+    assert sync[2] == 0.0  # a candidate with no level metric value: no evidence either way
+
+
 def test_mirrored_features_are_the_features_of_the_mirror_image() -> None:
     rng = np.random.default_rng(2)
     xy = _pose(rng)
