@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -116,6 +117,9 @@ class OnnxRuntimeBackend:
                     f"onnxruntime execution provider '{p}' is not available; available: {', '.join(available)}"
                 )
         opts = ort.SessionOptions()
+        if threads <= 0 and requests > 1:
+            # Runs at once share the cores (as OpenVINO's streams do) instead of each taking them all.
+            threads = max(1, (os.cpu_count() or 1) // requests)
         if threads > 0:
             opts.intra_op_num_threads = threads
         try:
