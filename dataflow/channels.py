@@ -8,8 +8,12 @@ is where the engine wins back the cost of its bookkeeping.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from typing import Any
+
+BATCH_WAIT_S = 0.05
+"""The longest a batched input holds its first packet back waiting for the rest of the batch."""
 
 
 class _Sentinel:
@@ -48,17 +52,30 @@ class Packet:
 class Channel:
     """One input port's queue and its counters."""
 
-    __slots__ = ("drop_oldest", "drops", "feedback", "high_water", "items", "lag", "maxsize", "port")
+    __slots__ = (
+        "batch", "drop_oldest", "drops", "feedback", "first_at", "high_water", "items", "lag", "maxsize", "port",
+    )  # fmt: skip
 
-    def __init__(self, port: str, maxsize: int, drop_oldest: bool, feedback: str | None, lag: int = 1) -> None:
+    def __init__(
+        self, port: str, maxsize: int, drop_oldest: bool, feedback: str | None, lag: int = 1, batch: int = 1
+    ) -> None:
         self.port = port
         self.items: deque[Packet] = deque()
         self.maxsize = maxsize
         self.drop_oldest = drop_oldest
         self.feedback = feedback
         self.lag = lag
+        # Packets the consumer takes at once: cheap stages fed one packet at a time spend more on
+        # waking up (and on the interpreter lock) than on their work. At most BATCH_WAIT_S late.
+        self.batch = min(batch, maxsize)
+        self.first_at = 0.0  # when the oldest queued packet came
         self.drops = 0
         self.high_water = 0
+
+    def full_batch(self) -> bool:
+        """Enough queued for the consumer to start (always, unbatched)."""
+        items = self.items
+        return self.batch <= 1 or len(items) >= self.batch or (bool(items) and items[-1] is EOS)
 
 
 class Inbox:
@@ -103,11 +120,13 @@ class Inbox:
                         ch.drops += ch.drop_oldest
                 elif not self._wait_for_room(ch):
                     return
+            if not items:
+                ch.first_at = time.monotonic()
             items.append(packet)
             self.count += 1
             if len(items) > ch.high_water and packet is not EOS:
                 ch.high_water = len(items)
-            if self.consumer_waiting:
+            if self.consumer_waiting and ch.full_batch():
                 self.consumer_waiting = False
                 self.not_empty.notify()
 
@@ -138,11 +157,13 @@ class Inbox:
             for packet in packets:
                 if len(items) >= maxsize and packet is not EOS and not self._wait_for_room(ch):
                     return
+                if not items:
+                    ch.first_at = time.monotonic()
                 items.append(packet)
                 self.count += 1
             if len(items) > ch.high_water:
                 ch.high_water = len(items)
-            if self.consumer_waiting:
+            if self.consumer_waiting and ch.full_batch():
                 self.consumer_waiting = False
                 self.not_empty.notify()
 
@@ -159,11 +180,13 @@ class Inbox:
                 return len(packets)
             items = ch.items
             n = min(len(packets), max(0, ch.maxsize - len(items)))
+            if n and not items:
+                ch.first_at = time.monotonic()
             items.extend(packets[:n])
             self.count += n
             if len(items) > ch.high_water:
                 ch.high_water = len(items)
-            if n and self.consumer_waiting:
+            if n and self.consumer_waiting and ch.full_batch():
                 self.consumer_waiting = False
                 self.not_empty.notify()
             return n
@@ -210,14 +233,24 @@ class Inbox:
         ch = self.channels[0]
         with self.lock:
             items = ch.items
-            while not items:
+            while True:
                 if self.aborted:
                     return None
+                if items:
+                    if ch.full_batch() or self.woken or not block:
+                        break
+                    late = ch.first_at + BATCH_WAIT_S - time.monotonic()
+                    if late <= 0:
+                        break
+                    self.consumer_waiting = True
+                    self.not_empty.wait(late)
+                    continue
                 if not block or self.woken:
                     self.woken = False
                     return []
                 self.consumer_waiting = True
                 self.not_empty.wait()
+            self.woken = False
             if self.aborted:
                 return None
             if ch.drop_oldest:

@@ -23,7 +23,7 @@ from .yamlsrc import LocDict, load_yaml
 GRAPH_KEYS = ("graph", "description", "params", "include", "set", "nodes", "queue_size")
 NODE_KEYS = ("type", "params", "inputs", "on_error", "queue_size", "choose", "cases")
 CASE_KEYS = ("match", "type", "params")
-INPUT_KEYS = ("from", "feedback", "lag", "queue_size", "policy")
+INPUT_KEYS = ("from", "feedback", "lag", "queue_size", "policy", "batch")
 FEEDBACK_MODES = ("latest", "previous")
 POLICIES = ("block", "drop_oldest")
 ON_ERROR = ("stop", "skip")
@@ -47,6 +47,7 @@ class Edge:
     # feedback 'previous': the value of the packet this many before; 'latest': the newest value, but
     # none older than from this many packets before (0: no bound, never wait)
     lag: int = 1
+    batch: int = 1  # the consumer takes this many packets at once (waiting at most BATCH_WAIT_S)
 
 
 @dataclass
@@ -437,6 +438,9 @@ def _build_node(name: str, body: LocDict, raw: _Raw, scope: _Scope) -> NodeSpec:
     for p in cls.inputs:
         if p.name not in inputs and not p.optional:
             raise GraphError(f"node '{name}' ({type_name}): input '{p.name}' is not wired to anything", where)
+    batched = [port for port, e in inputs.items() if e.batch > 1]
+    if batched and len(inputs) > 1:
+        raise GraphError(f"node '{name}' input '{batched[0]}': batch needs a node with one wired input", where)
 
     spec_ = NodeSpec(name, type_name, cls, values, inputs, on_error, where)
     try:
@@ -454,10 +458,10 @@ def _coerce(node: str, p: Param, value: Any, from_string: bool, where: str) -> A
 
 
 def _edge(node: str, port: str, spec: Any, queue_size: int, where: str, scope: _Scope) -> Edge:
-    feedback, policy, lag = None, "block", None
+    feedback, policy, lag, batch = None, "block", None, 1
     if isinstance(spec, LocDict):
         # Queue settings may come from graph params (live video vs files).
-        for key in ("feedback", "lag", "policy", "queue_size"):
+        for key in ("feedback", "lag", "policy", "queue_size", "batch"):
             if key in spec:
                 spec[key] = scope.substitute(spec[key], spec.at(key))
         for key in spec:
@@ -484,6 +488,13 @@ def _edge(node: str, port: str, spec: Any, queue_size: int, where: str, scope: _
                 raise GraphError(
                     f"node '{node}' input '{port}': lag needs feedback (previous or latest)", spec.at("lag")
                 )
+        if "batch" in spec:
+            batch = _positive_int(spec["batch"], spec.at("batch"), "batch")
+            if batch > 1 and (feedback is not None or policy != "block"):
+                raise GraphError(
+                    f"node '{node}' input '{port}': batch is for ordinary inputs (no feedback, policy block)",
+                    spec.at("batch"),
+                )
         source = spec.get("from")
     else:
         source = spec
@@ -492,7 +503,7 @@ def _edge(node: str, port: str, spec: Any, queue_size: int, where: str, scope: _
     src, _, src_port = source.partition(".")
     if lag is None:
         lag = 0 if feedback == "latest" else 1
-    return Edge(src, src_port, node, port, feedback, queue_size, policy, where, lag)
+    return Edge(src, src_port, node, port, feedback, queue_size, policy, where, lag, batch)
 
 
 def _check_wiring(specs: dict[str, NodeSpec], edges: list[Edge]) -> None:

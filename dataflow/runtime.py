@@ -81,7 +81,7 @@ class Worker:
         self.stats = NodeStats(spec.name, spec.type_name)
         self.ports = [e.dst_port for e in spec.inputs.values()]
         self.channels = [
-            Channel(e.dst_port, e.queue_size, e.policy == "drop_oldest", e.feedback, e.lag)
+            Channel(e.dst_port, e.queue_size, e.policy == "drop_oldest", e.feedback, e.lag, e.batch)
             for e in spec.inputs.values()
         ]
         self.inbox = Inbox(self.channels)

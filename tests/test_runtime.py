@@ -417,3 +417,36 @@ def test_a_stop_ends_a_node_that_lingers_until_stopped(graph_file) -> None:
     result = runtime.run(handle_signals=False)
     assert view.ended_at is not None and view.closed_at is not None
     assert 0.4 < time.monotonic() - t0 < 3.0 and result.exit_code == 130
+
+
+def test_a_batched_input_hands_over_full_batches_or_what_came_within_the_wait() -> None:
+    from dataflow.channels import BATCH_WAIT_S, EOS, Channel, Inbox, Packet
+
+    inbox = Inbox([Channel("value", 8, False, None, batch=4)])
+    for seq in range(4):
+        inbox.put(0, Packet("s", seq, 0.0, seq))
+    t0 = time.monotonic()
+    assert [p.seq for p in inbox.take_single()] == [0, 1, 2, 3]
+    assert time.monotonic() - t0 < BATCH_WAIT_S  # a full batch goes at once
+    for seq in range(4, 6):
+        inbox.put(0, Packet("s", seq, 0.0, seq))
+    assert [p.seq for p in inbox.take_single()] == [4, 5]  # the rest never came: after the wait
+    assert time.monotonic() - t0 >= BATCH_WAIT_S
+    later = threading.Timer(0.01, lambda: [inbox.put(0, Packet("s", 6, 0.0, 6)), inbox.put(0, EOS)])
+    later.start()
+    t1 = time.monotonic()
+    got = inbox.take_single()
+    later.join()
+    assert [p if p is EOS else p.seq for p in got] == [6, EOS]  # the end of the stream goes at once
+    assert time.monotonic() - t1 < BATCH_WAIT_S
+
+
+def test_a_batched_input_changes_no_value(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter, params: {count: 50}}\n"
+        "  slow: {type: 'testnodes:Slow', inputs: {value: src.value}, params: {ms: 1}}\n"
+        "  dbl: {type: scale, inputs: {value: {from: slow.value, batch: 4}}, params: {factor: 2}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: dbl.value}}\n"
+    )
+    assert run(g).exit_code == 0
+    assert values("out") == [2.0 * i for i in range(50)]

@@ -223,3 +223,18 @@ def test_lag_needs_feedback(graph_file, capsys) -> None:
     )
     code, err = run_cli(["validate", str(graph_file(text))], capsys)
     assert code == 2 and "g.yaml:5" in err and "lag needs feedback (previous or latest)" in err
+
+
+def test_batch_is_for_a_node_with_one_ordinary_input(graph_file, capsys) -> None:
+    text = (
+        "nodes:\n  src: {type: counter}\n  a:\n    type: add\n"
+        "    inputs: {a: {from: src.value, batch: 4}, b: src.value}\n"
+    )
+    code, err = run_cli(["validate", str(graph_file(text))], capsys)
+    assert code == 2 and "node 'a' input 'a': batch needs a node with one wired input" in err
+    text = (
+        "nodes:\n  src: {type: counter}\n  a:\n    type: add\n"
+        "    inputs: {a: src.value, b: {from: a.value, feedback: previous, batch: 4}}\n"
+    )
+    code, err = run_cli(["validate", str(graph_file(text))], capsys)
+    assert code == 2 and "g.yaml:5" in err and "batch is for ordinary inputs" in err
