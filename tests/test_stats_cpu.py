@@ -33,18 +33,6 @@ class Burn(Node):
         return {"value": value}
 
 
-class Nap(Node):
-    """Sleep ``ms`` per packet: wall time, next to no CPU."""
-
-    inputs = [In("value", ANY)]
-    outputs = [Out("value", ANY, like="value")]
-    params = [Param("ms", float, 2.0, min=0)]
-
-    def process(self, value: Any) -> dict[str, Any]:
-        time.sleep(self.ms / 1e3)
-        return {"value": value}
-
-
 class PoolBurn(Node):
     """Spend ``ms`` of CPU per packet on a thread of its own pool, as an inference library does."""
 
@@ -72,7 +60,7 @@ class PoolBurn(Node):
 CHAIN = (
     "nodes:\n  src: {type: counter, params: {count: COUNT}}\n"
     "  burn: {type: 'test_stats_cpu:Burn', inputs: {value: src.value}, params: {ms: 2}}\n"
-    "  nap: {type: 'test_stats_cpu:Nap', inputs: {value: burn.value}, params: {ms: 2}}\n"
+    "  nap: {type: 'testnodes:Slow', inputs: {value: burn.value}, params: {ms: 2}}\n"
     "  sink: {type: discard, inputs: {value: nap.value}}\n"
 )
 
