@@ -72,6 +72,11 @@ class Channel:
         self.drops = 0
         self.high_water = 0
 
+    def arriving(self) -> None:
+        """Called before a packet is queued: a batched input notes when its oldest packet came."""
+        if self.batch > 1 and not self.items:
+            self.first_at = time.monotonic()
+
     def full_batch(self) -> bool:
         """Enough queued for the consumer to start (always, unbatched)."""
         items = self.items
@@ -120,8 +125,7 @@ class Inbox:
                         ch.drops += ch.drop_oldest
                 elif not self._wait_for_room(ch):
                     return
-            if not items:
-                ch.first_at = time.monotonic()
+            ch.arriving()
             items.append(packet)
             self.count += 1
             if len(items) > ch.high_water and packet is not EOS:
@@ -157,8 +161,7 @@ class Inbox:
             for packet in packets:
                 if len(items) >= maxsize and packet is not EOS and not self._wait_for_room(ch):
                     return
-                if not items:
-                    ch.first_at = time.monotonic()
+                ch.arriving()
                 items.append(packet)
                 self.count += 1
             if len(items) > ch.high_water:
@@ -180,8 +183,8 @@ class Inbox:
                 return len(packets)
             items = ch.items
             n = min(len(packets), max(0, ch.maxsize - len(items)))
-            if n and not items:
-                ch.first_at = time.monotonic()
+            if n:
+                ch.arriving()
             items.extend(packets[:n])
             self.count += n
             if len(items) > ch.high_water:
