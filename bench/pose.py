@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,7 @@ def stages_alone(clip: Path, out: Path, extra: list[str]) -> dict[str, float]:
     source, roi, crop, model, decode, sink = (nodes[n] for n in ("source", "roi", "crop", "pose", "decode", "sink"))
     lag = next(e.lag for e in graph.edges if e.dst == "roi" and e.feedback) or 1
     cpu = dict.fromkeys(("source", "roi", "crop", "pose", "decode", "sink"), 0.0)
-    history: list = []  # keypoints, newest last, as far back as the feedback reaches
+    history: deque = deque(maxlen=lag)  # keypoints, newest last, as far back as the feedback reaches
     frames = 0
     samples = iter(source.generate())
     while True:
@@ -71,7 +72,7 @@ def stages_alone(clip: Path, out: Path, extra: list[str]) -> dict[str, float]:
         if sample is None:
             break
         frame = sample.values["frame"]
-        previous = history[-lag] if len(history) >= lag else None
+        previous = history[0] if len(history) == lag else None
         region = roi.process(frame=frame, keypoints=previous)["roi"]
         c2 = cpu_seconds()
         cropped = crop.process(frame=frame, roi=region)
@@ -85,7 +86,7 @@ def stages_alone(clip: Path, out: Path, extra: list[str]) -> dict[str, float]:
         spent = {"roi": c2 - c1, "crop": c3 - c2, "pose": c4 - c3, "decode": c5 - c4, "sink": c6 - c5}
         for name, seconds in spent.items():
             cpu[name] += seconds
-        history = [*history[-(lag - 1) :], keypoints] if lag > 1 else [keypoints]
+        history.append(keypoints)
         frames += 1
     for node in nodes.values():
         node.close()
@@ -255,7 +256,7 @@ def main() -> None:
     report["stages_alone_cpu_ms_per_frame"] = per_stage
     report["stages_alone_cpu_ms_sum"] = round(sum(per_stage.values()), 2)
     report["pose_cpu_vs_stages_alone"] = round(report["pose_cpu_ms_per_frame"] / report["stages_alone_cpu_ms_sum"], 3)
-    # The most 2 single-thread streams of the model could reach with every other stage free.
+    # The most the model's single-thread streams could reach on every core with every other stage free.
     report["model_ceiling_fps"] = round(report["cores"] * 1e3 / per_stage["pose"], 1)
     if peer_fps:
         report["model_ceiling_vs_peer"] = round(report["model_ceiling_fps"] / report["peer_mediapipe_fps"], 3)
