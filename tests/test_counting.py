@@ -172,6 +172,19 @@ def test_range_tracker_matches_numpy_quantiles() -> None:
     assert tracker.level(tracker.low + 5.0, 100.0) == pytest.approx(0.05)
 
 
+def test_a_seeded_range_starts_from_the_seed_and_forgets_it_after_the_window() -> None:
+    rng = np.random.default_rng(7)
+    seed, later = rng.normal(50, 10, 200), rng.normal(0, 1, 200)
+    tracker = RangeTracker(4.0, q=0.1)
+    tracker.seed(seed.tolist(), 10.0)
+    assert (tracker.low, tracker.high) == pytest.approx(tuple(np.quantile(seed, [0.1, 0.9])))
+    times = 10.0 + np.arange(1, 201) / 30.0
+    for t, v in zip(times, later, strict=True):
+        tracker(float(v), float(t))
+    inside = later[times >= times[-1] - 4.0]  # the seed was "seen" at 10.0: more than 4 s ago
+    assert (tracker.low, tracker.high) == pytest.approx(tuple(np.quantile(inside, [0.1, 0.9])))
+
+
 # -- workout files ------------------------------------------------------------------------------
 
 LEVEL_BASE = """\

@@ -97,6 +97,51 @@ def test_classifier_inference_matches_a_plain_mlp() -> None:
         PoseClassifier({**model, "features": n + 1})
 
 
+def _skeletons(n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, 12, 3) limb joints of one body (fixed bone lengths) in random postures and headings."""
+    tree = {}  # joint -> (parent, bone length)
+    lengths = {"shoulder": 0.0, "elbow": 30.0, "wrist": 27.0, "hip": 50.0, "knee": 42.0, "ankle": 40.0}
+    for side, dx in (("left", 20.0), ("right", -20.0)):
+        tree[f"{side}_shoulder"] = (None, np.array([dx, 0.0, 0.0]))
+        tree[f"{side}_hip"] = (None, np.array([dx * 0.7, 50.0, 0.0]))
+        for parent, child in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle")):
+            tree[f"{side}_{child}"] = (f"{side}_{parent}", lengths[child])
+    poses = np.zeros((n, 12, 3))
+    for k in range(n):
+        at = {}
+        for name in movement.JOINTS[:2] + movement.JOINTS[6:8] + movement.JOINTS[2:6] + movement.JOINTS[8:]:
+            parent, offset = tree[name]
+            if parent is None:
+                at[name] = offset
+            else:
+                d = rng.normal(size=3)
+                at[name] = at[parent] + offset * d / np.linalg.norm(d)
+        heading = rng.uniform(0, 2 * np.pi)
+        rot = np.array([[np.cos(heading), 0, np.sin(heading)], [0, 1, 0], [-np.sin(heading), 0, np.cos(heading)]])
+        poses[k] = np.array([at[j] for j in movement.JOINTS]) @ rot.T
+    return poses
+
+
+def test_depth_scale_recovers_how_much_an_estimator_stretched_depth() -> None:
+    from nodes.workout.fit_recognizer import depth_scale
+
+    poses = _skeletons(400, np.random.default_rng(3))
+    assert depth_scale(poses) == pytest.approx(1.0, abs=0.051)
+    assert depth_scale(poses * np.array([1.0, 1.0, 2.5])) == pytest.approx(0.4, abs=0.051)
+
+
+def test_turned_views_are_orthographic_projections_of_the_turned_body() -> None:
+    from nodes.workout.fit_recognizer import turned
+
+    pose = _skeletons(1, np.random.default_rng(4))
+    centred = pose[0] - pose[0].mean(axis=0)
+    quarter = turned(pose, np.array([np.pi / 2]), np.array([0.0]))[0]
+    assert np.allclose(quarter[:, 0], centred[:, 2]) and np.allclose(quarter[:, 1], centred[:, 1])
+    assert np.allclose(turned(pose, np.array([0.0]), np.array([0.0]))[0], centred[:, :2])
+    tilted = turned(pose, np.array([0.0]), np.array([np.pi / 2]))[0]
+    assert np.allclose(tilted[:, 1], -centred[:, 2])
+
+
 def test_shipped_classifier_knows_every_shipped_workout() -> None:
     from nodes.workout import spec
 

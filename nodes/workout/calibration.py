@@ -69,6 +69,12 @@ class RangeTracker:
         self.low = self.values.quantile(self.q)
         self.high = self.values.quantile(1.0 - self.q)
 
+    def seed(self, values: list[float], t: float) -> None:
+        """Start from ``values`` as if all were seen at time ``t``: they leave the window ``window``
+        seconds after ``t``, as the values that follow replace them."""
+        for v in values:
+            self(v, t)
+
     @property
     def span(self) -> float:
         return self.high - self.low if not math.isnan(self.low) else 0.0

@@ -41,12 +41,21 @@ CLASS_TO_WORKOUT = {
     "squat": "squat",
 }
 LIMBS = np.array([BLAZEPOSE_33.index(j) for j in movement.JOINTS])
+# Bones as pairs of indices into movement.JOINTS (upper arms, forearms, thighs, shins, shoulders,
+# hips, flanks).
+_J = {n: i for i, n in enumerate(movement.JOINTS)}
+BONES = np.array([
+    (_J[f"{s}_{a}"], _J[f"{s}_{b}"])
+    for a, b in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle"), ("shoulder", "hip"))
+    for s in ("left", "right")
+] + [(_J["left_shoulder"], _J["right_shoulder"]), (_J["left_hip"], _J["right_hip"])])  # fmt: skip
+VIEWS = 2  # turned copies of each real pose
 ENSEMBLE = 5
 HIDDEN = (64, 32)
 
 
-def real_poses(data: Path) -> tuple[list[np.ndarray], list[tuple[str, int]]]:
-    """(12, 2) limb joints and (workout, extreme) labels from salient_train.csv."""
+def real_poses(data: Path) -> tuple[np.ndarray, list[tuple[str, int]]]:
+    """(N, 12, 3) limb joints (x, y, depth) and (workout, extreme) labels from salient_train.csv."""
     poses, labels = [], []
     with (data / "salient_train.csv").open() as f:
         rows = csv.reader(f)
@@ -57,9 +66,48 @@ def real_poses(data: Path) -> tuple[list[np.ndarray], list[tuple[str, int]]]:
             if workout is None:
                 continue
             xyz = np.array(row[2:101], float).reshape(33, 3)
-            poses.append(xyz[LIMBS, :2])
+            poses.append(xyz[LIMBS])
             labels.append((workout, int(parts[2] == "salient2")))
-    return poses, labels
+    return np.array(poses), labels
+
+
+def depth_scale(poses: np.ndarray) -> float:
+    """The factor that puts the pose estimator's depth on the scale of x and y.
+
+    The depth the dataset's estimator gives spans about twice the body's width and height. A body's
+    proportions do not change with the view, so the right factor is the one under which each pose's
+    bone lengths, as shares of their sum, vary least across all the poses."""
+    best, best_spread = 1.0, np.inf
+    for scale in np.arange(0.05, 1.01, 0.05):
+        xyz = poses * np.array([1.0, 1.0, scale])
+        length = np.linalg.norm(xyz[:, BONES[:, 0]] - xyz[:, BONES[:, 1]], axis=2)
+        share = length / length.sum(axis=1, keepdims=True)
+        spread = float(np.mean(share.std(axis=0) / share.mean(axis=0)))
+        if spread < best_spread:
+            best, best_spread = float(scale), spread
+    return best
+
+
+def turned(poses: np.ndarray, yaw: np.ndarray, pitch: np.ndarray) -> np.ndarray:
+    """(N, 12, 2): (N, 12, 3) poses (x right, y down, depth) seen by a camera turned ``yaw`` radians
+    about the vertical axis and tilted ``pitch`` radians, projected orthographically about each
+    pose's centre."""
+    x, y, z = np.moveaxis(poses - poses.mean(axis=1, keepdims=True), 2, 0)
+    cy, sy = np.cos(yaw)[:, None], np.sin(yaw)[:, None]
+    x, z = x * cy + z * sy, z * cy - x * sy
+    cp, sp = np.cos(pitch)[:, None], np.sin(pitch)[:, None]
+    return np.stack([x, y * cp - z * sp], axis=2)
+
+
+def other_views(poses: np.ndarray, copies: int, rng: np.random.Generator) -> np.ndarray:
+    """(N * copies, 12, 2): each pose seen from ``copies`` random cameras, turned up to a quarter
+    turn either way (a side view becomes a front view) and tilted a little. Real training poses
+    come from few camera angles per exercise; people film from anywhere."""
+    n = len(poses)
+    return np.concatenate([
+        turned(poses, rng.uniform(-np.pi / 2, np.pi / 2, n), np.radians(rng.normal(0.0, 10.0, n)))
+        for _ in range(copies)
+    ])  # fmt: skip
 
 
 def synthetic_poses(workouts: list[str], per_end: int, rng: np.random.Generator) -> tuple[list, list]:
@@ -88,12 +136,15 @@ def fit(data: Path, seed: int = 0) -> dict:
     from sklearn.neural_network import MLPClassifier
 
     rng = np.random.default_rng(seed)
-    poses, labels = real_poses(data)
+    xyz, labels = real_poses(data)
+    scale = depth_scale(xyz)
+    turned = other_views(xyz * np.array([1.0, 1.0, scale]), VIEWS, rng)
     real = sorted({w for w, _ in labels})
     others = [w for w in spec.available() if w not in real and w in EXERCISES]
     syn_poses, syn_labels = synthetic_poses(others, 60, rng)
-    x = np.concatenate([features(poses), features(syn_poses)])
-    pairs = labels + labels + syn_labels + syn_labels  # features() appends the mirrored copies
+    x = np.concatenate([features(list(xyz[..., :2])), features(list(turned)), features(syn_poses)])
+    # features() appends the mirrored copies
+    pairs = 2 * labels + 2 * VIEWS * labels + syn_labels + syn_labels
     workouts = real + others
     y = np.array([2 * workouts.index(w) + end for w, end in pairs])
     mean, std = x.mean(0), x.std(0) + 1e-6
@@ -114,7 +165,13 @@ def fit(data: Path, seed: int = 0) -> dict:
         "mean": np.round(mean, 5).tolist(),
         "std": np.round(std, 5).tolist(),
         "members": members,
-        "trained_on": {"real_poses": len(poses), "synthetic_poses": len(syn_poses), "mirrored": True},
+        "trained_on": {
+            "real_poses": len(xyz),
+            "turned_views_per_real_pose": VIEWS,
+            "depth_scale": round(scale, 2),
+            "synthetic_poses": len(syn_poses),
+            "mirrored": True,
+        },
     }
 
 

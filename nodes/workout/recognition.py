@@ -60,6 +60,7 @@ class Decision:
     confidence: float
     bout: int  # increments when a bout ends
     since: float  # the bout's first frame time: counting of a decided exercise starts here
+    after_exercise: bool = False  # the bout follows another exercise: counting starts mid-stream
 
     def to_dict(self) -> dict:
         return {
@@ -67,6 +68,7 @@ class Decision:
             "confidence": round(self.confidence, 3),
             "bout": self.bout,
             "since": round(self.since, 4),
+            "after_exercise": self.after_exercise,
         }
 
 
@@ -79,7 +81,8 @@ class _Bout:
     last_rep: dict[str, float] = field(default_factory=dict)
     first_start: dict[str, float] = field(default_factory=dict)  # each workout's first rep in the bout
     streak: np.ndarray | None = None  # evaluated frames in a row that look like each workout
-    onset: dict[str, float] = field(default_factory=dict)  # when each workout's posture began (held ONSET_FRAMES)
+    streak_since: np.ndarray | None = None  # the first of those frames' time
+    onset: dict[str, float] = field(default_factory=dict)  # when each workout's posture was taken up (then held)
     loglik: np.ndarray | None = None
     ends: np.ndarray | None = None
     frames: int = 0
@@ -139,7 +142,7 @@ class Recognizer:
             start = self.bout.first_start[self.exercise] - LEAD_S
             onset = self.bout.onset.get(self.exercise)
             since = max(since, start if onset is None else min(onset, self.bout.first_start[self.exercise]))
-        return Decision(self.exercise, self.level, self.bout_id, since)
+        return Decision(self.exercise, self.level, self.bout_id, since, self.bout.follows_exercise)
 
     def _due(self, t: float) -> bool:
         """Counters and the classifier run at most ``rate`` times a second: rep states last longer."""
@@ -183,8 +186,10 @@ class Recognizer:
                     likeness = p.sum(1)
                     looks = likeness >= 0.5 * likeness.max()  # among the likeliest: a rest pose is shared
                     bout.streak = looks * (1 if bout.streak is None else bout.streak + 1)
+                    began = np.where(bout.streak == 1, t, np.nan if bout.streak_since is None else bout.streak_since)
+                    bout.streak_since = began
                     for i in np.flatnonzero(bout.streak == ONSET_FRAMES):
-                        bout.onset.setdefault(self.names[i], t)
+                        bout.onset.setdefault(self.names[i], float(began[i]))
         return repeated
 
     def _add_sync(self, bout: _Bout, levels: np.ndarray, p: np.ndarray) -> None:

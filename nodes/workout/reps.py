@@ -107,6 +107,9 @@ class RepCounter(Node):
             self.counter = WorkoutCounter(_workout(name)) if name is not None else None
             if self.counter is not None:
                 self.pending.clear()
+                if decision.get("after_exercise"):
+                    # Counting starts where this exercise's posture was taken up, maybe mid-rep.
+                    self.counter.calibrate_on(list(self.buffer))
                 for bt, bkp in self.buffer:
                     _, _, event = self.counter.step(bkp, bt)
                     if event is not None:
