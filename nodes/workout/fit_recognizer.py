@@ -4,8 +4,10 @@
 
 Training data: labelled single poses of real people (``salient_train.csv`` of a set laid out like
 Countix-Fitness: the two extreme poses of each repetition, from training videos, never the test
-sequences the benchmark measures on), mirrored; and, for shipped workouts that set has no class
-for, the synthetic athlete's rest and peak poses (``motion.py``) under small rotations, mirrored.
+sequences the benchmark measures on), mirrored, and each also seen from other cameras (its depth,
+rescaled so bone proportions hold, turned about the vertical axis and projected); and, for shipped
+workouts that set has no class for, the synthetic athlete's rest and peak poses (``motion.py``)
+under small rotations, mirrored.
 Each frame's label is (workout, extreme): 0 = one end of the repetition, 1 = the other.
 The classifier is an ensemble of small MLPs (scikit-learn, the `fit` extra); the product runs
 them with numpy from the JSON this writes (``pose_classifier.py``).
