@@ -185,6 +185,20 @@ def test_a_seeded_range_starts_from_the_seed_and_forgets_it_after_the_window() -
     assert (tracker.low, tracker.high) == pytest.approx(tuple(np.quantile(inside, [0.1, 0.9])))
 
 
+def test_a_counter_calibrated_on_frames_starts_with_the_range_they_show() -> None:
+    from nodes.workout.counter import WorkoutCounter
+
+    frames = list(keypoints_sequence(Take("squat", 4, seed=2)))
+    learned = WorkoutCounter(spec.load("squat"))
+    for t, kp in frames:
+        learned.step(kp, t)
+    seeded = WorkoutCounter(spec.load("squat"))
+    seeded.calibrate_on(frames)
+    assert seeded.metrics.calibration() == learned.metrics.calibration()
+    # Only the ranges are seeded: the rep machine and the smoothing start afresh.
+    assert seeded.reps == 0 and seeded.metrics.last_t is None
+
+
 # -- workout files ------------------------------------------------------------------------------
 
 LEVEL_BASE = """\

@@ -59,7 +59,7 @@ class Decision:
     exercise: str | None  # None: not sure yet, or no exercise
     confidence: float
     bout: int  # increments when a bout ends
-    since: float  # the bout's first frame time: counting of a decided exercise starts here
+    since: float  # counting of the decided exercise starts here: the bout's start, or where its posture began
     after_exercise: bool = False  # the bout follows another exercise: counting starts mid-stream
 
     def to_dict(self) -> dict:

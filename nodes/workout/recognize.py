@@ -8,14 +8,20 @@ from dataflow import KEYPOINTS, RECORD, DataflowError, In, Node, Out, Param, Use
 from nodes.pose.keypoints import Keypoints
 
 from . import pose_classifier, spec
-from .recognition import Recognizer
+from .recognition import Decision, Recognizer
 
 
 class ExerciseRecognizer(Node):
     """Per frame: the recognized exercise (None until sure), its confidence, the bout and its start."""
 
     inputs = [In("keypoints", KEYPOINTS)]
-    outputs = [Out("exercise", RECORD, "exercise (None until sure), confidence, bout number, bout start time")]
+    outputs = [
+        Out(
+            "exercise",
+            RECORD,
+            "exercise (None until sure), confidence, bout number, when its counting starts, whether it follows another",
+        )
+    ]
     params = [
         Param("exercise", str, "auto", "auto: recognize it; a workout name: that one, nothing is recognized"),
         Param("among", str, "", "candidate workouts, comma-separated (e.g. squat,push-up); empty: every workout"),
@@ -47,5 +53,5 @@ class ExerciseRecognizer(Node):
 
     def process(self, keypoints: Keypoints) -> dict[str, Any]:
         if self.recognizer is None:
-            return {"exercise": {"exercise": self.fixed, "confidence": 1.0, "bout": 0, "since": 0.0}}
+            return {"exercise": Decision(self.fixed, 1.0, 0, 0.0).to_dict()}
         return {"exercise": self.recognizer(keypoints, float(self.timestamp)).to_dict()}
