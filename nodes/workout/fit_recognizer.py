@@ -62,9 +62,10 @@ ENSEMBLE = 5
 HIDDEN = (64, 32)
 
 
-def real_poses(data: Path) -> tuple[np.ndarray, list[tuple[str, int]]]:
-    """(N, 12, 3) limb joints (x, y, depth) and (workout, extreme) labels from salient_train.csv."""
-    poses, labels = [], []
+def real_poses(data: Path) -> tuple[np.ndarray, list[tuple[str, int]], list[str]]:
+    """(N, 12, 3) limb joints (x, y, depth), (workout, extreme) labels and the video of each pose,
+    from salient_train.csv."""
+    poses, labels, videos = [], [], []
     with (data / "salient_train.csv").open() as f:
         rows = csv.reader(f)
         next(rows)
@@ -76,7 +77,8 @@ def real_poses(data: Path) -> tuple[np.ndarray, list[tuple[str, int]]]:
             xyz = np.array(row[2:101], float).reshape(33, 3)
             poses.append(xyz[LIMBS])
             labels.append((workout, int(parts[2] == "salient2")))
-    return np.array(poses), labels
+            videos.append(f"{parts[1]}/{parts[3]}")
+    return np.array(poses), labels, videos
 
 
 def depth_scale(poses: np.ndarray) -> float:
@@ -141,24 +143,34 @@ def features(poses: list[np.ndarray]) -> np.ndarray:
 
 
 def fit(data: Path, seed: int = 0) -> dict:
+    xyz, labels, _ = real_poses(data)
+    return fit_poses(xyz, labels, seed)
+
+
+def fit_poses(
+    xyz: np.ndarray, labels: list[tuple[str, int]], seed: int = 0, views: int = VIEWS, ensemble: int = ENSEMBLE
+) -> dict:
+    """The classifier's parameters fitted on real poses ``xyz`` (N, 12, 3) with their labels, each
+    also seen from ``views`` turned cameras, and the synthetic athlete's poses of the other
+    shipped workouts."""
     from sklearn.neural_network import MLPClassifier
 
     rng = np.random.default_rng(seed)
-    xyz, labels = real_poses(data)
     scale = depth_scale(xyz)
-    turned = other_views(xyz * np.array([1.0, 1.0, scale]), VIEWS, rng)
+    turned = other_views(xyz * np.array([1.0, 1.0, scale]), views, rng) if views else None
     real = sorted({w for w, _ in labels})
     others = [w for w in spec.available() if w not in real and w in EXERCISES]
     syn_poses, syn_labels = synthetic_poses(others, 60, rng)
-    x = np.concatenate([features(list(xyz[..., :2])), features(list(turned)), features(syn_poses)])
+    x = [features(list(xyz[..., :2]))] + ([features(list(turned))] if views else []) + [features(syn_poses)]
+    x = np.concatenate(x)
     # features() appends the mirrored copies
-    pairs = 2 * labels + 2 * VIEWS * labels + syn_labels + syn_labels
+    pairs = 2 * labels + 2 * views * labels + syn_labels + syn_labels
     workouts = real + others
     y = np.array([2 * workouts.index(w) + end for w, end in pairs])
     mean, std = x.mean(0), x.std(0) + 1e-6
     z = (x - mean) / std
     members = []
-    for k in range(ENSEMBLE):
+    for k in range(ensemble):
         noise = np.random.default_rng(seed + k).normal(0, 0.05, z.shape)
         clf = MLPClassifier(HIDDEN, alpha=1e-2, max_iter=800, random_state=seed + k).fit(z + noise, y)
         members.append({
@@ -175,7 +187,7 @@ def fit(data: Path, seed: int = 0) -> dict:
         "members": members,
         "trained_on": {
             "real_poses": len(xyz),
-            "turned_views_per_real_pose": VIEWS,
+            "turned_views_per_real_pose": views,
             "max_yaw_deg": MAX_YAW_DEG,
             "pitch_sd_deg": PITCH_SD_DEG,
             "depth_scale": round(scale, 2),
