@@ -69,6 +69,10 @@ class RangeTracker:
         self.low = self.values.quantile(self.q)
         self.high = self.values.quantile(1.0 - self.q)
 
+    def window_values(self) -> list[float]:
+        """The values the range is taken over now, oldest first."""
+        return list(self.values.values)
+
     def seed(self, values: list[float], t: float) -> None:
         """Start from ``values`` as if all were seen at time ``t``: they leave the window ``window``
         seconds after ``t``, as the values that follow replace them."""

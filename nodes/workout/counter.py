@@ -56,7 +56,7 @@ class WorkoutCounter:
         for t, kp in frames:
             scratch.metrics(kp, body_scale(kp), t)
         for key, tracker in self.metrics.ranges.items():
-            tracker.seed(list(scratch.metrics.ranges[key].values.values), frames[0][0])
+            tracker.seed(scratch.metrics.ranges[key].window_values(), frames[0][0])
 
     def gate_blocks(self, kp: Keypoints, values: dict[str, float], conf: list | None = None) -> str | None:
         """Why nothing may count on this frame (no person, a joint unseen, the gate condition
