@@ -156,6 +156,8 @@ def fit_poses(
     from sklearn.neural_network import MLPClassifier
 
     rng = np.random.default_rng(seed)
+    if not np.any(xyz[..., 2]):
+        views = 0  # a pose set without depth: no other views to see it from
     scale = depth_scale(xyz)
     turned = other_views(xyz * np.array([1.0, 1.0, scale]), views, rng) if views else None
     real = sorted({w for w, _ in labels})
