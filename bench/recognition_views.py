@@ -32,8 +32,7 @@ from nodes.workout.pose_classifier import PoseClassifier  # noqa: E402
 TURNS_DEG = (0, 30, 60, 90)
 
 
-def top1(model: dict, poses: np.ndarray, labels: list[tuple[str, int]]) -> float:
-    clf = PoseClassifier(model)
+def top1(clf: PoseClassifier, poses: np.ndarray, labels: list[tuple[str, int]]) -> float:
     f = movement.frame_features(poses, np.ones(poses.shape[:2], bool))
     best = clf.probabilities(f).sum(axis=2).argmax(axis=1)
     truth = np.array([clf.workouts.index(w) for w, _ in labels])
@@ -58,14 +57,13 @@ def main() -> None:
         train, test = fold != k, fold == k
         test_labels = [lab for lab, keep in zip(labels, test, strict=True) if keep]
         train_labels = [lab for lab, keep in zip(labels, train, strict=True) if keep]
+        held_out = xyz[test] * np.array([1.0, 1.0, scale])
         for variant, views in (("without", 0), ("with", fit_recognizer.VIEWS)):
-            model = fit_recognizer.fit_poses(xyz[train], train_labels, seed=k, views=views, ensemble=1)
+            clf = PoseClassifier(fit_recognizer.fit_poses(xyz[train], train_labels, seed=k, views=views, ensemble=1))
             for deg in TURNS_DEG:
-                n = int(test.sum())
-                seen = fit_recognizer.turned(
-                    xyz[test] * np.array([1.0, 1.0, scale]), np.full(n, np.radians(deg)), np.zeros(n)
-                )
-                hits[variant].setdefault(deg, []).append(top1(model, seen, test_labels) * n)
+                n = len(test_labels)
+                seen = fit_recognizer.turned(held_out, np.full(n, np.radians(deg)), np.zeros(n))
+                hits[variant].setdefault(deg, []).append(top1(clf, seen, test_labels) * n)
         print(f"fold {k + 1}/{args.folds} done, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     total = len(labels)
     result = {v: {str(d): round(sum(h) / total, 4) for d, h in per.items()} for v, per in hits.items()}

@@ -99,23 +99,20 @@ def test_classifier_inference_matches_a_plain_mlp() -> None:
 
 def _skeletons(n: int, rng: np.random.Generator) -> np.ndarray:
     """(n, 12, 3) limb joints of one body (fixed bone lengths) in random postures and headings."""
-    tree = {}  # joint -> (parent, bone length)
-    lengths = {"shoulder": 0.0, "elbow": 30.0, "wrist": 27.0, "hip": 50.0, "knee": 42.0, "ankle": 40.0}
+    torso = {}  # shoulders and hips: fixed places
+    limbs = []  # (joint, parent, bone length), every parent before its children
     for side, dx in (("left", 20.0), ("right", -20.0)):
-        tree[f"{side}_shoulder"] = (None, np.array([dx, 0.0, 0.0]))
-        tree[f"{side}_hip"] = (None, np.array([dx * 0.7, 50.0, 0.0]))
-        for parent, child in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle")):
-            tree[f"{side}_{child}"] = (f"{side}_{parent}", lengths[child])
+        torso[f"{side}_shoulder"] = np.array([dx, 0.0, 0.0])
+        torso[f"{side}_hip"] = np.array([dx * 0.7, 50.0, 0.0])
+        for parent, child, length in (("shoulder", "elbow", 30.0), ("elbow", "wrist", 27.0), ("hip", "knee", 42.0),
+                                      ("knee", "ankle", 40.0)):  # fmt: skip
+            limbs.append((f"{side}_{child}", f"{side}_{parent}", length))
     poses = np.zeros((n, 12, 3))
     for k in range(n):
-        at = {}
-        for name in movement.JOINTS[:2] + movement.JOINTS[6:8] + movement.JOINTS[2:6] + movement.JOINTS[8:]:
-            parent, offset = tree[name]
-            if parent is None:
-                at[name] = offset
-            else:
-                d = rng.normal(size=3)
-                at[name] = at[parent] + offset * d / np.linalg.norm(d)
+        at = dict(torso)
+        for name, parent, length in limbs:
+            d = rng.normal(size=3)
+            at[name] = at[parent] + length * d / np.linalg.norm(d)
         heading = rng.uniform(0, 2 * np.pi)
         rot = np.array([[np.cos(heading), 0, np.sin(heading)], [0, 1, 0], [-np.sin(heading), 0, np.cos(heading)]])
         poses[k] = np.array([at[j] for j in movement.JOINTS]) @ rot.T

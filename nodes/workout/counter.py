@@ -6,6 +6,7 @@ The ``reps`` node runs one; exercise recognition runs one per candidate workout.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 
 from nodes.pose.keypoints import Keypoints, name_index
@@ -45,18 +46,18 @@ class WorkoutCounter:
         blocked = self.gate_blocks(kp, values, plain[1] if plain is not None else None)
         return values, blocked, self.machine.step(values, t, blocked is None)
 
-    def calibrate_on(self, frames: list[tuple[float, Keypoints]]) -> None:
+    def calibrate_on(self, frames: Sequence[tuple[float, Keypoints]]) -> None:
         """Seed the levels' ranges with those a counter learns over ``frames`` (time, keypoints),
         before this counter steps through the same frames. Counting that starts mid-movement (a
         recognized exercise recounted from where its posture was taken up) then places the first
         frames within the movement's range instead of learning the range from them."""
         if not frames or not self.metrics.ranges:
             return
-        scratch = WorkoutCounter(self.workout)
+        scratch = MetricEvaluator(self.workout)
         for t, kp in frames:
-            scratch.metrics(kp, body_scale(kp), t)
+            scratch(kp, body_scale(kp), t)
         for key, tracker in self.metrics.ranges.items():
-            tracker.seed(scratch.metrics.ranges[key].window_values(), frames[0][0])
+            tracker.seed(scratch.ranges[key].window_values(), frames[0][0])
 
     def gate_blocks(self, kp: Keypoints, values: dict[str, float], conf: list | None = None) -> str | None:
         """Why nothing may count on this frame (no person, a joint unseen, the gate condition

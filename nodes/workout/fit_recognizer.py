@@ -159,12 +159,11 @@ def fit_poses(
     if not np.any(xyz[..., 2]):
         views = 0  # a pose set without depth: no other views to see it from
     scale = depth_scale(xyz)
-    turned = other_views(xyz * np.array([1.0, 1.0, scale]), views, rng) if views else None
+    seen = [xyz[..., :2]] + ([other_views(xyz * np.array([1.0, 1.0, scale]), views, rng)] if views else [])
     real = sorted({w for w, _ in labels})
     others = [w for w in spec.available() if w not in real and w in EXERCISES]
     syn_poses, syn_labels = synthetic_poses(others, 60, rng)
-    x = [features(list(xyz[..., :2]))] + ([features(list(turned))] if views else []) + [features(syn_poses)]
-    x = np.concatenate(x)
+    x = np.concatenate([features(list(poses)) for poses in seen] + [features(syn_poses)])
     # features() appends the mirrored copies
     pairs = 2 * labels + 2 * views * labels + syn_labels + syn_labels
     workouts = real + others

@@ -81,7 +81,8 @@ class _Bout:
     last_rep: dict[str, float] = field(default_factory=dict)
     first_start: dict[str, float] = field(default_factory=dict)  # each workout's first rep in the bout
     streak: np.ndarray | None = None  # evaluated frames in a row that look like each workout
-    streak_since: np.ndarray | None = None  # the first of those frames' time
+    # The last ONSET_FRAMES evaluated frames' times: a streak that reaches ONSET_FRAMES began at the oldest.
+    evaluated: deque[float] = field(default_factory=lambda: deque(maxlen=ONSET_FRAMES))
     onset: dict[str, float] = field(default_factory=dict)  # when each workout's posture was taken up (then held)
     loglik: np.ndarray | None = None
     ends: np.ndarray | None = None
@@ -186,10 +187,9 @@ class Recognizer:
                     likeness = p.sum(1)
                     looks = likeness >= 0.5 * likeness.max()  # among the likeliest: a rest pose is shared
                     bout.streak = looks * (1 if bout.streak is None else bout.streak + 1)
-                    began = np.where(bout.streak == 1, t, np.nan if bout.streak_since is None else bout.streak_since)
-                    bout.streak_since = began
+                    bout.evaluated.append(t)
                     for i in np.flatnonzero(bout.streak == ONSET_FRAMES):
-                        bout.onset.setdefault(self.names[i], float(began[i]))
+                        bout.onset.setdefault(self.names[i], bout.evaluated[0])
         return repeated
 
     def _add_sync(self, bout: _Bout, levels: np.ndarray, p: np.ndarray) -> None:

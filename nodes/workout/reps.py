@@ -109,7 +109,7 @@ class RepCounter(Node):
                 self.pending.clear()
                 if decision.get("after_exercise"):
                     # Counting starts where this exercise's posture was taken up, maybe mid-rep.
-                    self.counter.calibrate_on(list(self.buffer))
+                    self.counter.calibrate_on(self.buffer)
                 for bt, bkp in self.buffer:
                     _, _, event = self.counter.step(bkp, bt)
                     if event is not None:
