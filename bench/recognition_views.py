@@ -46,6 +46,8 @@ def main() -> None:
     args = ap.parse_args()
     if not (args.dataset / "salient_train.csv").is_file():
         raise SystemExit(f"{args.dataset}: no salient_train.csv")
+    if missing := fit_recognizer.missing_fit_extra():
+        raise SystemExit(f"recognition_views: {missing}")
     t0 = time.perf_counter()
     xyz, labels, videos = fit_recognizer.real_poses(args.dataset)
     scale = fit_recognizer.depth_scale(xyz)

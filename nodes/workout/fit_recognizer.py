@@ -142,6 +142,15 @@ def features(poses: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([f, movement.mirrored(f)])
 
 
+def missing_fit_extra() -> str | None:
+    """What to install when scikit-learn (the `fit` extra) is missing, or None."""
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        return "scikit-learn is not installed (pip install -e '.[fit]')"
+    return None
+
+
 def fit(data: Path, seed: int = 0) -> dict:
     xyz, labels, _ = real_poses(data)
     return fit_poses(xyz, labels, seed)
@@ -206,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not (args.data / "salient_train.csv").exists():
         print(f"fit_recognizer: no salient_train.csv in {args.data}", file=sys.stderr)
+        return 2
+    if missing := missing_fit_extra():
+        print(f"fit_recognizer: {missing}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
     model = fit(args.data, args.seed)
