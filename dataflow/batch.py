@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .node import CPUS_ENV
 
-CPUS_ENV = "DATAFLOW_CPUS"  # cores one run may use; nodes with thread pools size them by it
 RETRIES = 3
 LIVE_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "/dev/video")
 STOP_WAIT_S = 30.0  # how long a stop waits for live runs to flush and report

@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 from .params import Param
 from .types import PortType
 
+CPUS_ENV = "DATAFLOW_CPUS"  # cores one run may use; nodes with thread pools size them by it
+
 
 @dataclass(frozen=True)
 class In:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from dataflow import TENSOR, TENSORS, In, Node, Out, Param
-from dataflow.batch import CPUS_ENV
+from dataflow.node import CPUS_ENV
 
 from . import zoo
 from .backends import PRECISIONS, Backend, formats_for, open_backend
