@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from dataflow import load_graph  # noqa: E402
 from dataflow.runtime import Runtime  # noqa: E402
-from nodes.workout import pose_arrays, spec  # noqa: E402
+from nodes.counting import spec  # noqa: E402
+from nodes.recording import pose_arrays  # noqa: E402
 
 # Dataset class names that are not spelled as our workouts.
 CLASS_TO_WORKOUT = {

@@ -31,8 +31,10 @@ from counting import count_one, scores, workout_for  # noqa: E402
 
 from dataflow import load_graph  # noqa: E402
 from dataflow.runtime import Runtime  # noqa: E402
-from nodes.workout import pose_arrays, pose_classifier, spec  # noqa: E402
-from nodes.workout.recognition import Recognizer  # noqa: E402
+from nodes.counting import spec  # noqa: E402
+from nodes.recognition import pose_classifier  # noqa: E402
+from nodes.recognition.recognition import Recognizer  # noqa: E402
+from nodes.recording import pose_arrays  # noqa: E402
 
 
 def recognize_one(job: tuple) -> dict:

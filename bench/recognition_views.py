@@ -3,7 +3,7 @@ the camera stands somewhere else than in the training videos?
 
 Labelled real poses (``salient_train.csv``, which has each joint's depth) are split by video into
 folds. For each fold, the classifier is fitted on the other folds' videos (as
-``python -m nodes.workout.fit_recognizer`` does, one MLP instead of an ensemble, to keep it short)
+``python -m nodes.recognition.fit_recognizer`` does, one MLP instead of an ensemble, to keep it short)
 with and without the turned training views, then scores the held-out videos' poses seen from cameras
 turned 0, 30, 60 and 90 degrees about the vertical axis (each pose's depth rescaled so bone
 proportions hold, as in fitting). Reported: per-pose top-1 of the workout (its two extreme poses
@@ -26,8 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nodes.workout import fit_recognizer, movement  # noqa: E402
-from nodes.workout.pose_classifier import PoseClassifier  # noqa: E402
+from nodes.recognition import fit_recognizer, movement  # noqa: E402
+from nodes.recognition.pose_classifier import PoseClassifier  # noqa: E402
 
 TURNS_DEG = (0, 30, 60, 90)
 

@@ -28,11 +28,11 @@ sys.path.insert(0, str(ROOT))
 
 from dataflow import Packet, load_graph  # noqa: E402
 from dataflow.runtime import Runtime  # noqa: E402
-from nodes.workout import spec  # noqa: E402
-from nodes.workout.energy import EnergyMeter  # noqa: E402
-from nodes.workout.filters import ButterworthFilter, OneEuroFilter  # noqa: E402
-from nodes.workout.motion import Take, keypoints_sequence  # noqa: E402
-from nodes.workout.reps import RepCounter  # noqa: E402
+from nodes.athlete.motion import Take, keypoints_sequence  # noqa: E402
+from nodes.counting import spec  # noqa: E402
+from nodes.counting.reps import RepCounter  # noqa: E402
+from nodes.signal.energy import EnergyMeter  # noqa: E402
+from nodes.signal.filters import ButterworthFilter, OneEuroFilter  # noqa: E402
 
 
 def run_graph(name: str, sets: list[str]) -> dict:

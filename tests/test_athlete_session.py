@@ -15,9 +15,8 @@ import pytest
 from conftest import ROOT, SHARED
 
 from dataflow.cli import main
-from nodes.pose.schemas import BLAZEPOSE_33
-from nodes.workout.motion import Take, keypoints_sequence, phase_track, project
-from nodes.workout.session_plan import (
+from nodes.athlete.motion import Take, keypoints_sequence, phase_track, project
+from nodes.athlete.session_plan import (
     Item,
     Session,
     parse_session,
@@ -27,6 +26,7 @@ from nodes.workout.session_plan import (
     session_segments,
     total_reps,
 )
+from nodes.pose.schemas import BLAZEPOSE_33
 
 REPS = str(ROOT / "graphs" / "reps.yaml")
 SESSION = "squat*5,rest*3s,push-up*4"

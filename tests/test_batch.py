@@ -76,7 +76,7 @@ def test_bad_inputs_get_error_rows_and_the_rest_go_on(cluster, tmp_path: Path) -
     good = tmp_path / "good.npy"
     import numpy as np
 
-    from nodes.workout.motion import Take, keypoints_sequence
+    from nodes.athlete.motion import Take, keypoints_sequence
 
     poses = np.array([np.column_stack([kp.xy, np.zeros(33)]) for _, kp in keypoints_sequence(Take("squat", 2))])
     np.save(good, poses.astype(np.float32))

@@ -12,10 +12,11 @@ from workout_helpers import count
 
 from dataflow import GraphError, Packet
 from dataflow.cli import main
-from nodes.workout import pose_arrays, spec
-from nodes.workout.calibration import RangeTracker, RunningMedian
-from nodes.workout.motion import Take, keypoints_sequence
-from nodes.workout.reps import RepCounter
+from nodes.athlete.motion import Take, keypoints_sequence
+from nodes.counting import spec
+from nodes.counting.calibration import RangeTracker, RunningMedian
+from nodes.counting.reps import RepCounter
+from nodes.recording import pose_arrays
 
 ROOT = Path(__file__).resolve().parent.parent
 LEVELLED = ["squat", "lunge", "push-up", "sit-up", "bench-press", "front-raise", "pull-up", "tricep-pushdown"]
@@ -186,7 +187,7 @@ def test_a_seeded_range_starts_from_the_seed_and_forgets_it_after_the_window() -
 
 
 def test_a_counter_calibrated_on_frames_starts_with_the_range_they_show() -> None:
-    from nodes.workout.counter import WorkoutCounter
+    from nodes.counting.counter import WorkoutCounter
 
     frames = list(keypoints_sequence(Take("squat", 4, seed=2)))
     learned = WorkoutCounter(spec.load("squat"))

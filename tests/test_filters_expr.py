@@ -9,11 +9,11 @@ import pytest
 from scipy.signal import butter, sosfilt, sosfilt_zi
 
 from dataflow import Packet
+from nodes.counting.expr import ExprError, parse
 from nodes.pose.keypoints import Keypoints
-from nodes.workout.expr import ExprError, parse
-from nodes.workout.filters import ButterworthFilter, OneEuroFilter
-from nodes.workout.kernels import one_euro_step, sos_step
-from nodes.workout.reference import OneEuroReference
+from nodes.signal.filters import ButterworthFilter, OneEuroFilter
+from nodes.signal.kernels import one_euro_step, sos_step
+from nodes.signal.reference import OneEuroReference
 
 RNG = np.random.default_rng(3)
 
@@ -44,7 +44,7 @@ def test_one_euro_holds_unseen_joints_and_restarts_after_a_gap() -> None:
 def test_butterworth_streaming_equals_sosfilt() -> None:
     sos = butter(4, 3.0, fs=30.0, output="sos")
     # a recorded keypoint trajectory: three joints (x, y) of a noisy synthetic squat set
-    from nodes.workout.motion import Take, keypoints_sequence
+    from nodes.athlete.motion import Take, keypoints_sequence
 
     track = [kp.xy[[23, 25, 27]].ravel() for _, kp in keypoints_sequence(Take("squat", reps=3), "blazepose33")]
     x = np.array(track, dtype=np.float64)

@@ -29,8 +29,8 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_the_wheel_carries_graphs_workouts_manifest_and_models_of_the_product(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "nodes/pose/manifest.yaml" in names and "nodes/workout/recognizer.json" in names
-    assert "nodes/workout/web_static/index.html" in names
+    assert "nodes/pose/manifest.yaml" in names and "nodes/recognition/recognizer.json" in names
+    assert "nodes/sinks/web_static/index.html" in names
     assert {"dataflow_graphs/reps.yaml", "dataflow_graphs/parts/workout_stages.yaml"} <= names
     assert "dataflow_graphs/workouts/squat.yaml" in names
     assert not any(n.endswith((".onnx", ".tflite", ".bin", ".mp4", ".npy")) for n in names)

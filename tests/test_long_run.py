@@ -13,7 +13,7 @@ from dataflow import ANY, KEYPOINTS, In, Node, Out, Param, Sample, load_graph
 from dataflow.cli import main
 from dataflow.runtime import Runtime
 from dataflow.stats import Timing
-from nodes.workout.motion import Take, keypoints_sequence
+from nodes.athlete.motion import Take, keypoints_sequence
 
 RSS: dict[str, int] = {}
 

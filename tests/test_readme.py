@@ -44,7 +44,7 @@ def test_every_shipped_graph_validates(capsys) -> None:
 
 
 def test_readme_workout_example_is_a_valid_workout(tmp_path: Path) -> None:
-    from nodes.workout import spec
+    from nodes.counting import spec
 
     block = next(b for b in readme().split("```yaml\n")[1:] if b.startswith("exercise: squat"))
     path = tmp_path / "w.yaml"
@@ -53,6 +53,6 @@ def test_readme_workout_example_is_a_valid_workout(tmp_path: Path) -> None:
     assert workout.rep == ("up", "down", "up") and set(workout.metrics) == {"knee", "hips", "low"}
     from workout_helpers import count
 
-    from nodes.workout.motion import Take
+    from nodes.athlete.motion import Take
 
     assert count(str(path), Take("squat", reps=4, amplitude=0.6, seed=9))[0] == 4

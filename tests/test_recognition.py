@@ -12,10 +12,10 @@ import pytest
 from conftest import ROOT
 
 from dataflow.cli import main
-from nodes.workout import movement, pose_classifier
-from nodes.workout.pose_classifier import PoseClassifier
-from nodes.workout.session_plan import parse_session, session_keypoints
-from nodes.workout.sinks import SessionSummary
+from nodes.athlete.session_plan import parse_session, session_keypoints
+from nodes.recognition import movement, pose_classifier
+from nodes.recognition.pose_classifier import PoseClassifier
+from nodes.sinks.sinks import SessionSummary
 
 STAGES = ROOT / "graphs" / "parts" / "workout_stages.yaml"
 
@@ -38,7 +38,7 @@ def test_frame_features_match_a_plain_computation() -> None:
 
 
 def test_level_and_pose_agreement_is_the_correlation_of_a_plain_computation() -> None:
-    from nodes.workout.recognition import Recognizer, _Bout
+    from nodes.recognition.recognition import Recognizer, _Bout
 
     rec = Recognizer(["squat", "push-up", "front-raise"], pose_classifier.load())
     rng = np.random.default_rng(3)
@@ -120,7 +120,7 @@ def _skeletons(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def test_depth_scale_recovers_how_much_an_estimator_stretched_depth() -> None:
-    from nodes.workout.fit_recognizer import depth_scale
+    from nodes.recognition.fit_recognizer import depth_scale
 
     poses = _skeletons(400, np.random.default_rng(3))
     assert depth_scale(poses) == pytest.approx(1.0, abs=0.051)
@@ -128,7 +128,7 @@ def test_depth_scale_recovers_how_much_an_estimator_stretched_depth() -> None:
 
 
 def test_turned_views_are_orthographic_projections_of_the_turned_body() -> None:
-    from nodes.workout.fit_recognizer import turned
+    from nodes.recognition.fit_recognizer import turned
 
     pose = _skeletons(1, np.random.default_rng(4))
     centred = pose[0] - pose[0].mean(axis=0)
@@ -140,7 +140,7 @@ def test_turned_views_are_orthographic_projections_of_the_turned_body() -> None:
 
 
 def test_shipped_classifier_knows_every_shipped_workout() -> None:
-    from nodes.workout import spec
+    from nodes.counting import spec
 
     clf = pose_classifier.load()
     assert set(spec.available()) <= set(clf.workouts)

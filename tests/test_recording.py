@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT, SHARED
 
 from dataflow.cli import main
-from nodes.workout import recording
+from nodes.recording import recording
 
 
 def synthetic_graph(tmp_path: Path, sink: str) -> Path:

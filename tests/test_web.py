@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from web_helpers import api_state, athlete_graph, get, running
 
-from nodes.workout.web import plot_spec
+from nodes.counting import spec
 
 
 def wait_until(check, seconds: float = 60.0) -> None:
@@ -113,13 +113,11 @@ def test_a_port_in_use_is_one_clear_error(tmp_path: Path, capsys) -> None:
     assert code == 2 and err.count("\n") == 0 and f"cannot serve on 127.0.0.1:{port}" in err
 
 
-def test_plot_spec_names_the_metric_states_are_decided_on() -> None:
-    spec = plot_spec("bicep-curl")
-    assert spec == {
+def test_a_workouts_plot_names_the_metric_states_are_decided_on() -> None:
+    assert spec.load("bicep-curl").plot() == {
         "metric": "elbow",
         "thresholds": [{"state": "extended", "op": ">", "value": 140.0}, {"state": "curled", "op": "<", "value": 70.0}],
     }
-    assert plot_spec("no-such-workout") is None
 
 
 def test_state_says_why_the_person_is_out_of_position(tmp_path: Path) -> None:

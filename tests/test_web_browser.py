@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from web_helpers import athlete_graph, running
 
-from nodes.workout import spec
+from nodes.counting import spec
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"

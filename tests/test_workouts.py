@@ -9,8 +9,8 @@ import pytest
 from workout_helpers import count
 
 from dataflow import GraphError, load_graph
-from nodes.workout import spec
-from nodes.workout.motion import EXERCISES, Take
+from nodes.athlete.motion import EXERCISES, Take
+from nodes.counting import spec
 
 COUNTED = sorted(e for e in EXERCISES if e != "plank")
 

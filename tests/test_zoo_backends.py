@@ -207,9 +207,9 @@ def test_models_list_and_convert_to_ir(tmp_path: Path, monkeypatch, capsys) -> N
 
 @needs_models
 def test_backends_agree_on_blazepose_full_at_f32() -> None:
+    from nodes.athlete.athlete import frames
     from nodes.pose.preprocess import to_tensor
     from nodes.pose.roi import Roi, warp
-    from nodes.workout.athlete import frames
 
     path = SHARED_MODELS / "blazepose" / "pose_landmark_full.onnx"
     frame = next(s for i, s in enumerate(frames("squat", 1)) if i == 40).values["frame"]

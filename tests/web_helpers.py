@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dataflow import load_graph
 from dataflow.runtime import Runtime
-from nodes.workout.web import LiveView
+from nodes.sinks.web import LiveView
 
 
 def athlete_graph(tmp_path: Path, exercise: str = "squat", reps: int = 3, web: str = "") -> Path:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from dataflow import Packet
-from nodes.workout.motion import Take, keypoints_sequence
-from nodes.workout.reps import RepCounter
+from nodes.athlete.motion import Take, keypoints_sequence
+from nodes.counting.reps import RepCounter
 
 
 def count(exercise: str, take: Take, schema: str = "blazepose33") -> tuple[int, list[Any], RepCounter]:

@@ -22,33 +22,16 @@ import cv2
 import numpy as np
 from aiohttp import WSMsgType, web
 
-from dataflow import EVENT, FRAME, KEYPOINTS, RECORD, DataflowError, In, Node, Param, UserError
+from dataflow import EVENT, FRAME, KEYPOINTS, RECORD, In, Node, Param, UserError
 from nodes.jsonutil import dumps
 from nodes.pose.keypoints import Keypoints
 from nodes.pose.schemas import SKELETON
 
-from . import spec
-from .expr import comparisons
 from .sinks import rep_row
 
 STATIC = Path(__file__).with_name("web_static")
 REP_ROWS = 50  # finished reps the page lists
 STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
-
-
-def plot_spec(exercise: str) -> dict[str, Any] | None:
-    """The metric a workout's states are decided on, and the thresholds of each state."""
-    try:
-        workout = spec.load(exercise)
-    except DataflowError:
-        return None
-    found = [(s.name, *c) for s in workout.states.values() for c in comparisons(s.enter)]
-    if not found:
-        return None
-    names = [metric for _, metric, _, _ in found]
-    metric = max(dict.fromkeys(names), key=names.count)
-    thresholds = [{"state": st, "op": op, "value": v} for st, m, op, v in found if m == metric]
-    return {"metric": metric, "thresholds": thresholds}
 
 
 @dataclass
@@ -84,7 +67,6 @@ class LiveView(Node):
         self.reps: list[dict[str, Any]] = []
         self.rep_count = 0
         self.plot: dict[str, Any] | None = None
-        self.plot_for: str | None = None
         self.started: float | None = None  # wall clock at the first frame: fps leaves set-up out
         self.first_t: float | None = None
         self.frames = 0
@@ -124,8 +106,9 @@ class LiveView(Node):
     def _state(self, kp: Keypoints | None, state: dict | None, energy: dict | None) -> dict[str, Any]:
         state = state or {}
         exercise = state.get("exercise")
-        if exercise and exercise != self.plot_for:
-            self.plot_for, self.plot = exercise, plot_spec(exercise)
+        if "plot" in state:
+            # The reps node sends its workout's metric and thresholds whenever its exercise changes.
+            self.plot = state["plot"]
         elapsed = time.perf_counter() - (self.started or time.perf_counter())
         out: dict[str, Any] = {
             "seq": self.seq,

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from dataflow import KEYPOINTS, In, Node, Out, Param
+from nodes.pose.body import body_scale
 from nodes.pose.keypoints import Keypoints
 
-from .body import body_scale
 from .kernels import one_euro_step, sos_step
 
 

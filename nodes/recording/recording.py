@@ -3,7 +3,7 @@ replays pose-sequence arrays, ``.npy``: see ``pose_arrays``).
 
 Each message is a map: type "keypoints", stream, seq, t (capture time), schema, names, presence,
 size, and xy/confidence/aux as little-endian float32 bytes, so a replay feeds the exact values
-the live run saw. Read a file with ``read(path)`` or ``python -m nodes.workout.recording FILE``.
+the live run saw. Read a file with ``read(path)`` or ``python -m nodes.recording.recording FILE``.
 """
 
 from __future__ import annotations

@@ -19,9 +19,8 @@ from typing import Any
 import numpy as np
 
 from dataflow import EVENT, KEYPOINTS, RECORD, In, Node, Out, Param
+from nodes.pose.body import body_scale
 from nodes.pose.keypoints import Keypoints
-
-from .body import body_scale
 
 HISTORY_S = 300.0  # per-rep energy looks back this far at most: a rep is never five minutes long
 

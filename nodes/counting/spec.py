@@ -17,7 +17,7 @@ from dataflow.errors import did_you_mean
 from dataflow.library import search_dirs
 from dataflow.yamlsrc import LocDict, load_yaml
 
-from .expr import Expr, ExprError, parse
+from .expr import Expr, ExprError, comparisons, parse
 
 KINDS = ("angle", "distance", "vertical", "horizontal", "tilt", "expr", "level")
 ARITY = {"angle": 3, "distance": 2, "vertical": 2, "horizontal": 2, "tilt": 2}
@@ -78,6 +78,17 @@ class Workout:
     description: str = ""
     source: str = ""
     required: tuple[str, ...] = field(default=())
+
+    def plot(self) -> dict[str, Any] | None:
+        """The metric the states are decided on, and each state's threshold on it: what a view of
+        the session draws (None when no state compares a metric with a number)."""
+        found = [(s.name, *c) for s in self.states.values() for c in comparisons(s.enter)]
+        if not found:
+            return None
+        names = [metric for _, metric, _, _ in found]
+        metric = max(dict.fromkeys(names), key=names.count)
+        thresholds = [{"state": st, "op": op, "value": v} for st, m, op, v in found if m == metric]
+        return {"metric": metric, "thresholds": thresholds}
 
 
 def find(name: str) -> Path:

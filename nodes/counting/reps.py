@@ -63,6 +63,7 @@ class RepCounter(Node):
         self.buffer: deque[tuple[float, Keypoints]] = deque()
         self.pending: deque[RepEvent] = deque()
         self.decision: dict = {}
+        self.plotted: str | None = None  # the exercise whose plot the records last carried
 
     def process(self, keypoints: Keypoints, exercise: dict | None = None) -> dict[str, Any]:
         t = float(self.timestamp)
@@ -76,6 +77,10 @@ class RepCounter(Node):
             if event is not None:
                 self.pending.append(event)
             record = self.counter.record(values, blocked)
+        if record["exercise"] != self.plotted:
+            # Views draw the metric the states are decided on: say it once per exercise, in the record.
+            self.plotted = record["exercise"]
+            record["plot"] = self.counter.workout.plot() if self.counter is not None else None
         if self.auto:
             done = self.totals.get(self.current, 0) if self.current else 0
             record["reps"] += done

@@ -34,11 +34,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nodes.counting import spec
+from nodes.counting.counter import WorkoutCounter
+from nodes.pose.body import body_scale
 from nodes.pose.keypoints import Keypoints
 
-from . import movement, spec
-from .body import body_scale
-from .counter import WorkoutCounter
+from . import movement
 from .pose_classifier import PoseClassifier
 
 UNKNOWN_LOG_LIKELIHOOD = math.log(0.02)  # a workout the classifier was not fitted for: a faint, even guess

@@ -9,10 +9,10 @@ import math
 from collections.abc import Sequence
 from functools import lru_cache
 
+from nodes.pose.body import body_scale
 from nodes.pose.keypoints import Keypoints, name_index
 
 from . import spec
-from .body import body_scale
 from .fsm import RepEvent, RepMachine
 from .metrics import MetricEvaluator
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from dataflow import KEYPOINTS, RECORD, DataflowError, In, Node, Out, Param, UserError
+from nodes.counting import spec
 from nodes.pose.keypoints import Keypoints
 
-from . import pose_classifier, spec
+from . import pose_classifier
 from .recognition import Decision, Recognizer
 
 
