@@ -10,6 +10,7 @@ from .graph import Graph, load_graph
 from .node import In, Node, Out, Sample
 from .params import REQUIRED, Param
 from .runtime import RunResult, Runtime
+from .session import Result, Session, open
 from .types import ANY, EVENT, FRAME, KEYPOINTS, RECORD, ROI, SCALAR, TENSOR, TENSORS, KeypointsType, PortType
 
 __all__ = [
@@ -35,11 +36,14 @@ __all__ = [
     "Packet",
     "Param",
     "PortType",
+    "Result",
     "RunResult",
     "Runtime",
     "Sample",
+    "Session",
     "UserError",
     "load_graph",
+    "open",
     "run",
 ]
 

@@ -66,6 +66,9 @@ class Node:
     outputs: ClassVar[list[Out]] = []
     params: ClassVar[list[Param]] = []
     stateful: ClassVar[bool] = False
+    # A source whose every packet is sent on at once, however fast it comes: one fed by an app,
+    # whose own queue is the bound (fast sources are otherwise sent in batches).
+    flush_each: ClassVar[bool] = False
 
     packet: Any = None  # the packet being processed, set by the engine
 

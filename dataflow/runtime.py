@@ -243,6 +243,7 @@ class Worker:
         generator = iter(node.generate())
         stats = self.stats
         default_stream = self.name
+        flush_each = self.spec.cls.flush_each
         while not stop.is_set():
             t0 = time.perf_counter()
             try:
@@ -266,7 +267,7 @@ class Worker:
             self.generated += 1
             self.emit(stream, seq, ts, values)
             # A slow source (camera, decoder) sends each frame at once; a fast one in small batches.
-            if dt > FLUSH_AFTER_S or not self.generated % FLUSH_EVERY:
+            if flush_each or dt > FLUSH_AFTER_S or not self.generated % FLUSH_EVERY:
                 self.flush()
         close = getattr(generator, "close", None)
         if close is not None:
