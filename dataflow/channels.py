@@ -158,14 +158,24 @@ class Inbox:
                 return
             items = ch.items
             maxsize = ch.maxsize
-            for packet in packets:
-                if len(items) >= maxsize and packet is not EOS and not self._wait_for_room(ch):
-                    return
+            # Whole runs of packets that fit go in with one extend, not one append each: this is
+            # every edge's per-packet path. EOS (last, if there) is queued even on a full input.
+            done, total = 0, len(packets)
+            while done < total:
+                room = maxsize - len(items)
+                if room <= 0:
+                    if packets[done] is not EOS:
+                        if not self._wait_for_room(ch):
+                            return
+                        continue
+                    room = 1
+                run = packets if not done and room >= total else packets[done : done + room]
                 ch.arriving()
-                items.append(packet)
-                self.count += 1
-            if len(items) > ch.high_water:
-                ch.high_water = len(items)
+                items.extend(run)
+                self.count += len(run)
+                done += len(run)
+                if len(items) > ch.high_water:
+                    ch.high_water = len(items) - (items[-1] is EOS)
             if self.consumer_waiting and ch.full_batch():
                 self.consumer_waiting = False
                 self.not_empty.notify()

@@ -1,9 +1,13 @@
-"""Per-node CPU time in the run statistics: the node's thread, the process, the JSON and the table."""
+"""Per-node CPU time in the run statistics: the node's thread, the process, the JSON and the table;
+process-time quantiles from the bounded timing histogram."""
 
 from __future__ import annotations
 
 import json
+import random
+import threading
 import time
+import tracemalloc
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -11,6 +15,7 @@ from typing import Any
 import dataflow
 from dataflow import ANY, In, Node, Out, Param
 from dataflow.cli import main
+from dataflow.stats import RAW_TIMES, Timing
 
 
 def spin(ms: float) -> None:
@@ -134,3 +139,70 @@ def test_a_live_report_reads_the_cpu_of_threads_still_running(graph_file) -> Non
     assert len(seen) >= 2
     assert 0 < seen[0] < final and seen == sorted(seen)
     assert result.process_cpu_s is not None and result.process_cpu_s >= final
+
+
+def generated_times(seed: int) -> dict[str, list[float]]:
+    """Process times of a few shapes: one mode, a fast path with a slow tail, several decades."""
+    rng = random.Random(seed)
+    return {
+        "lognormal": [rng.lognormvariate(-8, 1.2) for _ in range(50_000)],
+        "fast_with_slow_tail": [
+            rng.gauss(20e-3, 2e-3) if rng.random() < 0.03 else rng.uniform(4e-6, 6e-6) for _ in range(50_000)
+        ],
+        "decades": [10 ** rng.uniform(-6, 1) for _ in range(50_000)],
+        "short": [rng.uniform(1e-6, 1e-3) for _ in range(RAW_TIMES // 3)],  # never binned: all still raw
+    }
+
+
+def test_timing_p50_and_p99_are_within_one_percent_of_the_exact_ones() -> None:
+    for shape, values in generated_times(11).items():
+        timing = Timing()
+        for v in values:
+            timing.append(v)
+        exact = sorted(values)
+        for q in (0.5, 0.99):
+            truth = exact[round(q * (len(exact) - 1))]
+            assert abs(timing.quantile(q) - truth) <= 0.01 * truth, (shape, q, timing.quantile(q), truth)
+        assert timing.count == len(values)
+        assert abs(timing.total - sum(values)) <= 1e-9 * sum(values)
+        assert sum(timing.counts.values()) == len(values)
+
+
+def test_timing_memory_does_not_grow_with_the_packet_count() -> None:
+    values = generated_times(5)["lognormal"] * 20  # a million times, made before tracing starts
+    timing = Timing()
+    tracemalloc.start()
+    try:
+        for v in values[: 4 * RAW_TIMES]:
+            timing.append(v)
+        early = tracemalloc.get_traced_memory()[0]
+        for v in values[4 * RAW_TIMES :]:
+            timing.append(v)
+        late = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert timing.count == len(values)
+    # A float per packet would be 8 MB more; the raw list never holds more than RAW_TIMES.
+    assert late - early < 4 * RAW_TIMES * 8, late - early
+
+
+def test_a_report_from_another_thread_sees_every_time_once() -> None:
+    timing = Timing()
+    values = generated_times(2)["decades"]
+    done = threading.Event()
+    seen: list[tuple[int, int]] = []
+
+    def read() -> None:
+        while not done.is_set():
+            bins, count, _ = timing.snapshot()
+            seen.append((int(bins.sum()), count))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for v in values:
+        timing.append(v)
+    done.set()
+    reader.join()
+    assert len(seen) > 1
+    assert all(binned == count for binned, count in seen)  # nothing counted twice or lost mid-bin
+    assert [c for _, c in seen] == sorted(c for _, c in seen)
