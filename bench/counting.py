@@ -1,12 +1,14 @@
-"""Counting benchmark: every sequence of a labelled pose set through graphs/replay.yaml with its
-true exercise, in-process (one engine run per sequence, several worker processes).
+"""Counting benchmark: every sequence of one or more labelled pose sets through graphs/replay.yaml
+with its true exercise, in-process (one engine run per sequence, several worker processes).
 
-The set is laid out like ../shared/poses/countix-fitness: ``test.csv`` with columns
-``type,name,count`` and ``test_poses/NAME.npy`` pose arrays. Prints per-class and overall MAE
-(mean of |counted - true| / true) and OBO (share with |counted - true| <= 1), the worst sequences
-and published figures for reference; one JSON object as the last line.
+A set is laid out like ../shared/poses/countix-fitness: ``test.csv`` with columns
+``type,name,count`` (then optionally ``L1, L2, ...``: each repetition's start and end frame) and
+``test_poses/NAME.npy`` pose arrays. ``--dataset`` may be given several times; by default every
+pose set under ../shared/poses is measured. Prints, per set and pooled over the sets, per-class and
+overall MAE (mean of |counted - true| / true) and OBO (share with |counted - true| <= 1), the worst
+sequences and published figures for reference; one JSON object as the last line.
 
-Run: python bench/counting.py [--dataset DIR] [--workers 2] [--fps 30]
+Run: python bench/counting.py [--dataset DIR ...] [--workers 2] [--fps 30]
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from dataflow.runtime import Runtime  # noqa: E402
 from nodes.counting import spec  # noqa: E402
 from nodes.recording import pose_arrays  # noqa: E402
 
+POSES = ROOT.parent / "shared" / "poses"
+
 # Dataset class names that are not spelled as our workouts.
 CLASS_TO_WORKOUT = {
     "bench_pressing": "bench-press",
@@ -47,29 +51,66 @@ PUBLISHED = {
 
 
 def workout_for(cls: str) -> str:
+    """The workout a dataset class is counted with."""
     name = CLASS_TO_WORKOUT.get(cls, cls.replace("_", "-"))
     if name not in spec.available():
         raise SystemExit(f"class '{cls}': no workout '{name}' in graphs/workouts")
     return name
 
 
+def default_datasets() -> list[Path]:
+    """Every pose set under ../shared/poses (a folder with test.csv)."""
+    return sorted(p.parent for p in POSES.glob("*/test.csv"))
+
+
+def read_labels(root: Path, label_file: str = "test.csv", wanted: set[str] | None = None) -> list[dict]:
+    """One row per labelled sequence of a set: class, name, true count, workout, pose file and the
+    annotated repetition boundaries (frame pairs; empty where the set has none)."""
+    labels = root / label_file
+    if not labels.is_file():
+        raise SystemExit(f"{labels}: no such file (--dataset names a folder with {label_file} and test_poses/)")
+    rows = []
+    with labels.open(newline="") as f:
+        for rec in csv.DictReader(f):
+            if wanted and rec["type"] not in wanted:
+                continue
+            bounds = [int(float(v)) for k, v in rec.items() if k and k[:1] == "L" and k[1:].isdigit() and v]
+            path = root / "test_poses" / (Path(rec["name"]).stem + ".npy")
+            rows.append({
+                "dataset": root.name, "class": rec["type"], "name": rec["name"], "true": int(rec["count"]),
+                "workout": workout_for(rec["type"]), "path": str(path), "bounds": bounds,
+            })  # fmt: skip
+    return rows
+
+
 def count_one(job: tuple[str, str, int, str, str, float]) -> dict:
+    """Count one sequence through graphs/replay.yaml: its row with ``counted`` (None: no poses) and
+    the counted reps' (start, end) frames."""
     cls, name, true, workout, path, fps = job
     frames = len(pose_arrays.load(path))
     row = {"class": cls, "name": name, "true": true, "workout": workout, "frames": frames}
     if frames == 0:
-        return {**row, "counted": None}
+        return {**row, "counted": None, "reps": []}
     with tempfile.TemporaryDirectory() as tmp:
         sets = [f"recording={path}", f"exercise={workout}", f"out={tmp}/reps.jsonl", f"source.fps={fps}"]
+        sets.append("session.print=false")
         runtime = Runtime(load_graph(ROOT / "graphs" / "replay.yaml", sets))
         runtime.setup()
         result = runtime.run(handle_signals=False)
-    if result.exit_code != 0:
-        raise RuntimeError(f"{name}: {result.failure}")
-    return {**row, "counted": int(result.summary["reps"])}
+        if result.exit_code != 0:
+            raise RuntimeError(f"{name}: {result.failure}")
+        reps = []
+        with open(f"{tmp}/reps.jsonl") as f:
+            for line in f:
+                if '"event"' in line:
+                    rec = json.loads(line)
+                    if rec.get("event") == "rep":
+                        reps.append((round(rec["start"] * fps), round(rec["end"] * fps)))
+    return {**row, "counted": int(result.summary["reps"]), "reps": reps}
 
 
 def scores(rows: list[dict]) -> dict:
+    """MAE and OBO of counted rows (``counted`` and ``true``)."""
     errors = [abs(r["counted"] - r["true"]) / r["true"] for r in rows]
     within = [abs(r["counted"] - r["true"]) <= 1 for r in rows]
     n = len(rows)
@@ -80,71 +121,115 @@ def scores(rows: list[dict]) -> dict:
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset", default=str(ROOT.parent / "shared" / "poses" / "countix-fitness"))
-    ap.add_argument("--csv", default="test.csv", help="label file inside the dataset folder")
-    ap.add_argument("--workers", type=int, default=2, help="worker processes")
-    ap.add_argument("--fps", type=float, default=30.0, help="frame rate of the sequences")
-    ap.add_argument("--classes", default="", help="comma-separated classes (default: all)")
-    ap.add_argument("--worst", type=int, default=10, help="how many of the worst sequences to list")
-    args = ap.parse_args()
+def matched_reps(row: dict) -> dict | None:
+    """Against annotated boundaries: how many true reps hold the end of a counted rep (found), how
+    many counted reps end in no true rep (extra). None for a set without boundaries."""
+    b = row.get("bounds") or []
+    if len(b) < 2 or row["counted"] is None:
+        return None
+    spans = list(zip(b[0::2], b[1::2], strict=False))
+    hit = [False] * len(spans)
+    extra = 0
+    for _, end in row["reps"]:
+        # A rep is recognized when its top or bottom state is re-entered: its end may trail the
+        # annotated end by a little, so it belongs to the last span that started before it.
+        k = max((i for i, (s, _) in enumerate(spans) if s <= end), default=None)
+        if k is None or end > spans[k][1] + (spans[k][1] - spans[k][0]) or hit[k]:
+            extra += 1
+        else:
+            hit[k] = True
+    return {"true_reps": len(spans), "found": sum(hit), "extra": extra}
 
-    root = Path(args.dataset)
-    labels = root / args.csv
-    if not labels.is_file():
-        raise SystemExit(f"{labels}: no such file (--dataset names a folder with {args.csv} and test_poses/)")
-    wanted = set(filter(None, args.classes.split(",")))
-    jobs = []
-    with labels.open(newline="") as f:
-        for rec in csv.DictReader(f):
-            if wanted and rec["type"] not in wanted:
-                continue
-            path = root / "test_poses" / (Path(rec["name"]).stem + ".npy")
-            jobs.append((rec["type"], rec["name"], int(rec["count"]), workout_for(rec["type"]), str(path), args.fps))
 
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(max(1, args.workers)) as pool:
-        rows = list(pool.map(count_one, jobs, chunksize=1))
-    seconds = time.perf_counter() - t0
-
+def summarize(rows: list[dict], worst_n: int) -> dict:
+    """Per-class and overall figures of one set's (or the pooled sets') rows."""
     counted = [r for r in rows if r["counted"] is not None]
     empty = [r for r in rows if r["counted"] is None]
     by_class: dict[str, list[dict]] = defaultdict(list)
     for r in counted:
         by_class[r["class"]].append(r)
     per_class = {cls: {"workout": rs[0]["workout"], **scores(rs)} for cls, rs in sorted(by_class.items())}
-    overall = scores(counted)
-    # Empty arrays (no pose at all) cannot be counted; shown apart, and what they would cost as 0.
-    with_empty = scores(counted + [{**r, "counted": 0} for r in empty])
-    worst = sorted(counted, key=lambda r: abs(r["counted"] - r["true"]) / r["true"], reverse=True)[: args.worst]
-    frames = sum(r["frames"] for r in rows)
+    worst = sorted(counted, key=lambda r: abs(r["counted"] - r["true"]) / r["true"], reverse=True)[:worst_n]
+    matched = [m for m in (matched_reps(r) for r in counted) if m is not None]
+    out = {
+        "overall": scores(counted),
+        "per_class": per_class,
+        "undercounted": sum(r["counted"] < r["true"] for r in counted),
+        "overcounted": sum(r["counted"] > r["true"] for r in counted),
+        "empty_sequences": [r["name"] for r in empty],
+        # Empty arrays (no pose at all) cannot be counted; shown apart, and what they would cost as 0.
+        "overall_counting_empty_as_zero": scores(counted + [{**r, "counted": 0} for r in empty]),
+        "worst": [{k: r[k] for k in ("class", "name", "true", "counted")} for r in worst],
+        "frames": sum(r["frames"] for r in rows),
+    }
+    if matched:
+        out["annotated_reps"] = {k: sum(m[k] for m in matched) for k in ("true_reps", "found", "extra")}
+    return out
 
+
+def print_table(title: str, s: dict) -> None:
+    print(f"== {title}")
     print(f"{'class':16s} {'workout':16s} {'n':>4s} {'MAE':>7s} {'OBO':>6s}")
-    for cls, s in per_class.items():
-        print(f"{cls:16s} {s['workout']:16s} {s['sequences']:4d} {s['mae']:7.3f} {s['obo']:6.2f}")
-    print(f"{'all':16s} {'':16s} {overall['sequences']:4d} {overall['mae']:7.3f} {overall['obo']:6.2f}")
-    if empty:
-        print(f"{len(empty)} sequences have no pose data (empty arrays) and are left out: "
-              f"{', '.join(r['name'] for r in empty)}")  # fmt: skip
-        print(f"  counting them as 0 reps: MAE {with_empty['mae']:.3f} OBO {with_empty['obo']:.2f}")
-    print("worst:", ", ".join(f"{r['name']} {r['counted']}/{r['true']}" for r in worst))
+    for cls, c in s["per_class"].items():
+        print(f"{cls:16s} {c['workout']:16s} {c['sequences']:4d} {c['mae']:7.3f} {c['obo']:6.2f}")
+    o = s["overall"]
+    print(f"{'all':16s} {'':16s} {o['sequences']:4d} {o['mae']:7.3f} {o['obo']:6.2f}"
+          f"   ({s['undercounted']} under, {s['overcounted']} over)")  # fmt: skip
+    if "annotated_reps" in s:
+        a = s["annotated_reps"]
+        print(f"annotated reps: {a['found']} of {a['true_reps']} found, {a['extra']} counted outside any")
+    if s["empty_sequences"]:
+        e = s["overall_counting_empty_as_zero"]
+        print(f"{len(s['empty_sequences'])} sequences have no pose data (empty arrays) and are left out; "
+              f"counting them as 0 reps: MAE {e['mae']:.3f} OBO {e['obo']:.2f}")  # fmt: skip
+    print("worst:", ", ".join(f"{r['name']} {r['counted']}/{r['true']}" for r in s["worst"]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", action="append", default=None,
+                    help="a pose set folder; repeat for several (default: every set in ../shared/poses)")  # fmt: skip
+    ap.add_argument("--csv", default="test.csv", help="label file inside each dataset folder")
+    ap.add_argument("--workers", type=int, default=2, help="worker processes")
+    ap.add_argument("--fps", type=float, default=30.0, help="frame rate of the sequences")
+    ap.add_argument("--classes", default="", help="comma-separated classes (default: all)")
+    ap.add_argument("--worst", type=int, default=10, help="how many of the worst sequences to list")
+    ap.add_argument("--rows", default="", help="write every sequence's row (and its reps' frames) to this JSON")
+    args = ap.parse_args()
+
+    roots = [Path(d) for d in args.dataset] if args.dataset else default_datasets()
+    if not roots:
+        raise SystemExit(f"no pose sets under {POSES} (give --dataset DIR)")
+    wanted = set(filter(None, args.classes.split(",")))
+    labelled = [r for root in roots for r in read_labels(root, args.csv, wanted)]
+    jobs = [(r["class"], r["name"], r["true"], r["workout"], r["path"], args.fps) for r in labelled]
+
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max(1, args.workers)) as pool:
+        rows = [{**lab, **res} for lab, res in zip(labelled, pool.map(count_one, jobs, chunksize=1), strict=True)]
+    seconds = time.perf_counter() - t0
+
+    per_set = {}
+    for root in roots:
+        mine = [r for r in rows if r["dataset"] == root.name]
+        per_set[root.name] = {"path": str(root), **summarize(mine, args.worst)}
+        print_table(root.name, per_set[root.name])
+    pooled = summarize(rows, args.worst)
+    if len(roots) > 1:
+        print_table("pooled over " + ", ".join(per_set), pooled)
     print("published:", ", ".join(f"{k} MAE {v['mae']} OBO {v['obo']}" for k, v in PUBLISHED.items() if k != "note"))
-    print(
-        f"{len(rows)} sequences, {frames} frames in {seconds:.1f} s "
-        f"({frames / seconds:.0f} frames/s, {args.workers} workers)"
-    )
+    frames = pooled["frames"]
+    print(f"{len(rows)} sequences, {frames} frames in {seconds:.1f} s "
+          f"({frames / seconds:.0f} frames/s, {args.workers} workers)")  # fmt: skip
+    if args.rows:
+        Path(args.rows).write_text(json.dumps([{k: v for k, v in r.items() if k != "path"} for r in rows]))
     print(
         json.dumps(
             {
                 "bench": "counting",
-                "dataset": str(root),
+                "datasets": per_set,
                 "fps": args.fps,
-                "overall": overall,
-                "per_class": per_class,
-                "empty_sequences": [r["name"] for r in empty],
-                "overall_counting_empty_as_zero": with_empty,
-                "worst": [{k: r[k] for k in ("class", "name", "true", "counted")} for r in worst],
+                "pooled": pooled,
                 "published": PUBLISHED,
                 "frames": frames,
                 "seconds": round(seconds, 2),

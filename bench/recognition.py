@@ -1,33 +1,34 @@
-"""Recognition benchmark: every sequence of a labelled pose set through graphs/replay.yaml with
-``exercise=auto``; is the recognized exercise the true one, how soon, and what it costs the count.
+"""Recognition benchmark: every sequence of one or more labelled pose sets through graphs/replay.yaml
+with ``exercise=auto``; is the recognized exercise the true one, how soon, and what it costs the count.
 
 Per sequence: the session's main exercise (top-1), the first frame with a named exercise (the
 decision) and how many repetitions had ended by then (the true exercise's reps as counted; for a
 sequence recognized as something else, its true count spread evenly over the clip), the count.
 The same sequences are counted with the true exercise (bench/counting.py) for comparison.
 Cost: the recognizer alone over the sequences' frames, all workouts as candidates.
-Prints per-class accuracy, the confusion matrix and one JSON object as the last line.
+``--dataset`` may be given several times (default: every pose set under ../shared/poses).
+Prints, per set and pooled over the sets, per-class accuracy and the confusion matrix; one JSON
+object as the last line.
 
-Run: python bench/recognition.py [--dataset DIR] [--workers 2] [--among squat,push-up,...]
+Run: python bench/recognition.py [--dataset DIR ...] [--workers 2] [--among squat,push-up,...]
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import statistics
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from counting import count_one, scores, workout_for  # noqa: E402
+from counting import count_one, default_datasets, read_labels, scores  # noqa: E402
 
 from dataflow import load_graph  # noqa: E402
 from dataflow.runtime import Runtime  # noqa: E402
@@ -96,102 +97,115 @@ def cost_us(paths: list[str], fps: float, frames_max: int = 6000) -> float:
     return 1e6 * total_s / max(1, total_frames)
 
 
+def summarize(rows: list[dict], truth_rows: dict[tuple[str, str], dict]) -> dict:
+    """Top-1, confusion, decision time and counting (auto and true exercise) of a set's rows
+    (or the pooled sets'); ``truth_rows``: the same sequences counted with the true exercise."""
+    empty = [r["name"] for r in rows if r["frames"] == 0]
+    rows = [r for r in rows if r["frames"]]
+    truth = [truth_rows[(r["dataset"], r["name"])] for r in rows]
+    classes = sorted({r["workout"] for r in rows})
+    confusion = {c: Counter(str(r["recognized"]) for r in rows if r["workout"] == c) for c in classes}
+    per_class = {}
+    for c in classes:
+        rs = [r for r in rows if r["workout"] == c]
+        ts = [t for r, t in zip(rows, truth, strict=True) if r["workout"] == c]
+        per_class[c] = {
+            "sequences": len(rs),
+            "top1": round(sum(r["recognized"] == c for r in rs) / len(rs), 4),
+            "mae_auto": scores(rs)["mae"],
+            "mae_true_exercise": scores(ts)["mae"],
+        }
+    decided = [r for r in rows if r["decision_s"] is not None]
+    n = max(1, len(rows))
+    return {
+        "top1": round(sum(r["recognized"] == r["workout"] for r in rows) / n, 4),
+        "top1_first_decision": round(sum(r["first_decision"] == r["workout"] for r in rows) / n, 4),
+        "per_class": per_class,
+        "confusion": {c: dict(v) for c, v in confusion.items()},
+        "decided": len(decided),
+        "median_decision_s": statistics.median(r["decision_s"] for r in decided) if decided else None,
+        "median_true_reps_before_decision": (
+            statistics.median(r["reps_before_decision"] for r in decided) if decided else None
+        ),
+        "share_decided_within_two_reps": round(sum(1 for r in decided if r["reps_before_decision"] <= 2) / n, 4),
+        "counting_auto": scores(rows),
+        "counting_true_exercise": scores(truth),
+        "sequences": len(rows),
+        "empty_sequences": empty,
+        "misrecognized": {
+            r["name"]: {"true": r["workout"], "exercises": r["exercises"]}
+            for r in rows
+            if r["recognized"] != r["workout"]
+        },
+    }
+
+
+def print_summary(title: str, s: dict) -> None:
+    print(f"== {title}")
+    classes = list(s["per_class"])
+    seen = classes + sorted({k for v in s["confusion"].values() for k in v} - set(classes))
+    width = max(len(c) for c in seen)
+    print("confusion (rows: true, columns: recognized)")
+    print(" " * width, " ".join(f"{c[:6]:>6s}" for c in seen))
+    for c in classes:
+        print(f"{c:{width}s}", " ".join(f"{s['confusion'][c].get(k, 0):6d}" for k in seen))
+    print(f"{'class':18s} {'n':>4s} {'top-1':>6s} {'MAE auto':>9s} {'MAE true':>9s}")
+    for c, p in s["per_class"].items():
+        print(f"{c:18s} {p['sequences']:4d} {p['top1']:6.2f} {p['mae_auto']:9.3f} {p['mae_true_exercise']:9.3f}")
+    print(f"top-1 {s['top1']:.3f} (first decision {s['top1_first_decision']:.3f}); decided in "
+          f"{s['decided']}/{s['sequences']}, median {s['median_decision_s']} s after the first frame, median "
+          f"{s['median_true_reps_before_decision']} true reps done by then, "
+          f"{s['share_decided_within_two_reps']:.2f} within the first two reps")  # fmt: skip
+    a, t = s["counting_auto"], s["counting_true_exercise"]
+    print(f"counting MAE/OBO with auto {a['mae']:.3f}/{a['obo']:.2f}, "
+          f"with the true exercise {t['mae']:.3f}/{t['obo']:.2f}")  # fmt: skip
+    if s["empty_sequences"]:
+        print(f"{len(s['empty_sequences'])} sequences have no pose data and are left out")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset", default=str(ROOT.parent / "shared" / "poses" / "countix-fitness"))
+    ap.add_argument("--dataset", action="append", default=None,
+                    help="a pose set folder; repeat for several (default: every set in ../shared/poses)")  # fmt: skip
     ap.add_argument("--workers", type=int, default=2, help="worker processes")
     ap.add_argument("--fps", type=float, default=30.0, help="frame rate of the sequences")
     ap.add_argument("--among", default="", help="candidate workouts (default: every workout)")
     ap.add_argument("--classes", default="", help="comma-separated classes (default: all)")
     args = ap.parse_args()
 
-    root = Path(args.dataset)
-    labels = root / "test.csv"
-    if not labels.is_file():
-        raise SystemExit(f"{labels}: no such file (--dataset names a folder with test.csv and test_poses/)")
+    roots = [Path(d) for d in args.dataset] if args.dataset else default_datasets()
+    if not roots:
+        raise SystemExit("no pose sets under ../shared/poses (give --dataset DIR)")
     wanted = set(filter(None, args.classes.split(",")))
-    jobs, count_jobs = [], []
-    with labels.open(newline="") as f:
-        for rec in csv.DictReader(f):
-            if wanted and rec["type"] not in wanted:
-                continue
-            path = str(root / "test_poses" / (Path(rec["name"]).stem + ".npy"))
-            workout = workout_for(rec["type"])
-            jobs.append((rec["type"], rec["name"], int(rec["count"]), workout, path, args.fps, args.among))
-            count_jobs.append((rec["type"], rec["name"], int(rec["count"]), workout, path, args.fps))
+    labelled = [r for root in roots for r in read_labels(root, "test.csv", wanted)]
+    jobs = [(r["class"], r["name"], r["true"], r["workout"], r["path"], args.fps, args.among) for r in labelled]
 
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max(1, args.workers)) as pool:
-        rows = list(pool.map(recognize_one, jobs, chunksize=1))
-        truth_rows = {r["name"]: r for r in pool.map(count_one, count_jobs, chunksize=1)}
+        rows = [{**lab, **res} for lab, res in zip(labelled, pool.map(recognize_one, jobs, chunksize=1), strict=True)]
+        truth = pool.map(count_one, [j[:6] for j in jobs], chunksize=1)
+        truth_rows = {(lab["dataset"], lab["name"]): res for lab, res in zip(labelled, truth, strict=True)}
     seconds = time.perf_counter() - t0
     cost = cost_us([j[4] for j in jobs], args.fps)
 
-    rows = [r for r in rows if r["recognized"] is not None or r["frames"]]
-    empty = [r["name"] for r in rows if r["frames"] == 0]
-    rows = [r for r in rows if r["frames"]]
-    classes = sorted({r["workout"] for r in rows})
-    labels_seen = classes + sorted({str(r["recognized"]) for r in rows} - set(classes))
-    confusion = {c: Counter(str(r["recognized"]) for r in rows if r["workout"] == c) for c in classes}
-    per_class = {}
-    for c in classes:
-        rs = [r for r in rows if r["workout"] == c]
-        per_class[c] = {"sequences": len(rs), "top1": round(sum(r["recognized"] == c for r in rs) / len(rs), 4)}
-    top1 = sum(r["recognized"] == r["workout"] for r in rows) / len(rows)
-    first_ok = sum(r["first_decision"] == r["workout"] for r in rows) / len(rows)
-    decided = [r for r in rows if r["decision_s"] is not None]
-    delay = statistics.median(r["decision_s"] for r in decided) if decided else None
-    within_two = sum(1 for r in decided if r["reps_before_decision"] <= 2) / len(rows)
-    reps_before = statistics.median(r["reps_before_decision"] for r in decided) if decided else None
-    auto_counting = scores([r for r in rows])
-    truth_counting = scores([truth_rows[r["name"]] for r in rows])
-    by_class_count: dict[str, list] = defaultdict(list)
-    for r in rows:
-        by_class_count[r["workout"]].append(r)
-
-    width = max(len(c) for c in labels_seen)
-    print("confusion (rows: true, columns: recognized)")
-    print(" " * width, " ".join(f"{c[:6]:>6s}" for c in labels_seen))
-    for c in classes:
-        print(f"{c:{width}s}", " ".join(f"{confusion[c][k]:6d}" for k in labels_seen))
-    print(f"{'class':18s} {'n':>4s} {'top-1':>6s} {'MAE auto':>9s} {'MAE true':>9s}")
-    for c in classes:
-        a = scores(by_class_count[c])
-        t = scores([truth_rows[r["name"]] for r in by_class_count[c]])
-        print(f"{c:18s} {per_class[c]['sequences']:4d} {per_class[c]['top1']:6.2f} {a['mae']:9.3f} {t['mae']:9.3f}")
-    print(f"top-1 {top1:.3f} (first decision {first_ok:.3f}); decided in {len(decided)}/{len(rows)}, median "
-          f"{delay} s after the first frame, median {reps_before} true reps done by then, "
-          f"{within_two:.2f} within the first two reps")  # fmt: skip
-    print(f"counting MAE/OBO with auto {auto_counting['mae']:.3f}/{auto_counting['obo']:.2f}, "
-          f"with the true exercise {truth_counting['mae']:.3f}/{truth_counting['obo']:.2f}")  # fmt: skip
+    per_set = {}
+    for root in roots:
+        mine = [r for r in rows if r["dataset"] == root.name]
+        per_set[root.name] = {"path": str(root), **summarize(mine, truth_rows)}
+        print_summary(root.name, per_set[root.name])
+    pooled = summarize(rows, truth_rows)
+    if len(roots) > 1:
+        print_summary("pooled over " + ", ".join(per_set), pooled)
     print(f"recognizer cost {cost:.0f} us a frame ({len(spec.available())} candidate workouts); "
           f"{len(rows)} sequences in {seconds:.0f} s")  # fmt: skip
-    if empty:
-        print(f"{len(empty)} sequences have no pose data and are left out: {', '.join(empty)}")
     print(
         json.dumps(
             {
                 "bench": "recognition",
-                "dataset": str(root),
                 "candidates": args.among or "all",
-                "top1": round(top1, 4),
-                "top1_first_decision": round(first_ok, 4),
-                "per_class": per_class,
-                "confusion": {c: dict(v) for c, v in confusion.items()},
-                "decided": len(decided),
-                "median_decision_s": delay,
-                "median_true_reps_before_decision": reps_before,
-                "share_decided_within_two_reps": round(within_two, 4),
-                "counting_auto": auto_counting,
-                "counting_true_exercise": truth_counting,
+                "datasets": per_set,
+                "pooled": pooled,
                 "recognizer_us_per_frame": round(cost, 1),
-                "sequences": len(rows),
-                "empty_sequences": empty,
-                "misrecognized": {
-                    r["name"]: {"true": r["workout"], "exercises": r["exercises"]}
-                    for r in rows
-                    if r["recognized"] != r["workout"]
-                },
                 "seconds": round(seconds, 1),
                 "workers": args.workers,
             }
