@@ -19,7 +19,7 @@ from nodes.counting.reps import RepCounter
 from nodes.recording import pose_arrays
 
 ROOT = Path(__file__).resolve().parent.parent
-LEVELLED = ["squat", "lunge", "push-up", "sit-up", "bench-press", "front-raise", "pull-up", "tricep-pushdown"]
+LEVELLED = "squat lunge push-up sit-up bench-press front-raise pull-up tricep-pushdown jumping-jack".split()
 
 
 def unit_square_array(take: Take) -> np.ndarray:
