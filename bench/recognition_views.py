@@ -49,19 +49,19 @@ def main() -> None:
     if missing := fit_recognizer.missing_fit_extra():
         raise SystemExit(f"recognition_views: {missing}")
     t0 = time.perf_counter()
-    xyz, labels, videos = fit_recognizer.real_poses(args.dataset)
+    poses = fit_recognizer.oriented(fit_recognizer.salient_poses(args.dataset))
+    xyz, labels = poses.xyz, poses.labels
     scale = fit_recognizer.depth_scale(xyz)
-    names = sorted(set(videos))
+    names = sorted(set(poses.groups))
     fold_of = dict(zip(names, np.random.default_rng(0).permutation(len(names)) % args.folds, strict=True))
-    fold = np.array([fold_of[v] for v in videos])
+    fold = np.array([fold_of[v] for v in poses.groups])
     hits: dict[str, dict[int, list[float]]] = {"without": {}, "with": {}}
     for k in range(args.folds):
         train, test = fold != k, fold == k
         test_labels = [lab for lab, keep in zip(labels, test, strict=True) if keep]
-        train_labels = [lab for lab, keep in zip(labels, train, strict=True) if keep]
         held_out = xyz[test] * np.array([1.0, 1.0, scale])
         for variant, views in (("without", 0), ("with", fit_recognizer.VIEWS)):
-            clf = PoseClassifier(fit_recognizer.fit_poses(xyz[train], train_labels, seed=k, views=views, ensemble=1))
+            clf = PoseClassifier(fit_recognizer.fit([poses.subset(train)], seed=k, views=views, ensemble=1))
             for deg in TURNS_DEG:
                 n = len(test_labels)
                 seen = fit_recognizer.turned(held_out, np.full(n, np.radians(deg)), np.zeros(n))

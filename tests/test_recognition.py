@@ -242,3 +242,43 @@ def test_session_keypoints_reach_the_recognizer_in_every_schema() -> None:
     for schema in ("blazepose33", "coco17", "mpii16"):
         _, kp = next(iter(session_keypoints(plan, schema)))
         assert movement.joint_indices(kp.names) is not None
+
+
+def _synthetic_set(exercise: str, reps: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 12, 3) limb joints of a synthetic set (no depth) and each frame's ease (0 rest, 1 peak)."""
+    from nodes.athlete.motion import Take, phase_track, project
+
+    take = Take(exercise, reps)
+    track = list(phase_track(take))
+    xy = np.array([project(take, s, movement.JOINTS)[0] for _, s in track])
+    rng = np.random.default_rng(5)
+    xyz = np.concatenate([xy + rng.normal(0, 1.5, xy.shape), np.zeros((*xy.shape[:2], 1))], axis=2)
+    return xyz, np.array([s for _, s in track])
+
+
+@pytest.mark.parametrize("exercise", ["squat", "bicep-curl", "lateral-raise", "sit-up"])
+def test_a_sequences_two_ends_are_the_rest_and_the_peak_of_its_reps(exercise: str) -> None:
+    from nodes.recognition.fit_recognizer import sequence_extremes
+
+    xyz, ease = _synthetic_set(exercise)
+    xyz[5:9] = 0.0  # frames without a person are never picked
+    ends = sequence_extremes(xyz[..., :2], np.any(xyz != 0, axis=2))
+    assert all(len(e) > 0 for e in ends) and not set(range(5, 9)) & {int(i) for e in ends for i in e}
+    lows, highs = sorted((ease[e].mean(), e) for e in ends)
+    assert ease[lows[1]].max() < 0.3 and ease[highs[1]].min() > 0.7
+
+
+def test_a_sequences_ends_are_labelled_rest_and_far_whichever_way_it_varies() -> None:
+    from nodes.recognition.fit_recognizer import add_sequence
+
+    xyz, ease = _synthetic_set("squat")
+    for seq in (xyz, xyz[::-1]):
+        poses: list = []
+        labels: list = []
+        added = add_sequence(poses, labels, "squat", seq)
+        assert added == len(poses) == len(labels) > 0
+        picked = [np.flatnonzero(np.all(seq == p, axis=(1, 2)))[0] for p in poses]
+        order = ease if seq is xyz else ease[::-1]
+        rest = [order[i] for i, (_, end) in zip(picked, labels, strict=True) if end == 0]
+        far = [order[i] for i, (_, end) in zip(picked, labels, strict=True) if end == 1]
+        assert {w for w, _ in labels} == {"squat"} and max(rest) < 0.3 and min(far) > 0.7

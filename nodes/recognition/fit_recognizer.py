@@ -1,14 +1,18 @@
 """Fit the pose classifier that exercise recognition ranks workouts with; writes recognizer.json.
 
-    python -m nodes.recognition.fit_recognizer [--data ../shared/poses/countix-fitness] [--out PATH]
+    python -m nodes.recognition.fit_recognizer [--data DIR ...] [--out PATH]
 
-Training data: labelled single poses of real people (``salient_train.csv`` of a set laid out like
-Countix-Fitness: the two extreme poses of each repetition, from training videos, never the test
-sequences the benchmark measures on), mirrored, and each also seen from other cameras (its depth,
-rescaled so bone proportions hold, turned about the vertical axis and projected); and, for shipped
-workouts that set has no class for, the synthetic athlete's rest and peak poses (``motion.py``)
-under small rotations, mirrored.
-Each frame's label is (workout, extreme): 0 = one end of the repetition, 1 = the other.
+Training data: real people's poses at the two ends of each repetition, from every pose set given
+(laid out like ``../shared/poses/*``): the labelled single poses of ``salient_train.csv`` where a set
+has them (the two extreme poses of each repetition of its training videos), and the two ends of each
+labelled sequence of ``test.csv`` (``sequence_extremes``: the frames furthest out along the
+sequence's main axis of pose variation). ``bench/fit_recognizer.py`` adds the labelled video clips
+and writes the shipped file. Every real pose is also mirrored, and a pose with depth is seen from
+other cameras too (its depth rescaled so bone proportions hold, turned about the vertical axis and
+projected). A shipped workout no real pose shows is learned from the synthetic athlete's rest and
+peak poses (``motion.py``) under small rotations, mirrored.
+Each frame's label is (workout, extreme): 0 = the rest end of the repetition, 1 = the far end, as
+the synthetic athlete's rest and peak poses tell them apart.
 The classifier is an ensemble of small MLPs (scikit-learn, the `fit` extra); the product runs
 them with numpy from the JSON this writes (``pose_classifier.py``).
 """
@@ -20,6 +24,8 @@ import csv
 import json
 import sys
 import time
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -27,21 +33,17 @@ import numpy as np
 from nodes.athlete.motion import EXERCISES, Take, project
 from nodes.counting import spec
 from nodes.pose.schemas import BLAZEPOSE_33
+from nodes.recording import pose_arrays
 
 from . import movement
 from .pose_classifier import MODEL_PATH
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "poses" / "countix-fitness"
-# Dataset classes -> our workouts.
+POSES = Path(__file__).resolve().parents[2].parent / "shared" / "poses"
+# Dataset classes not spelled as our workouts (others: underscores become hyphens).
 CLASS_TO_WORKOUT = {
     "bench_pressing": "bench-press",
-    "front_raise": "front-raise",
-    "lunge": "lunge",
     "pull_ups": "pull-up",
-    "push_up": "push-up",
     "rope_pushdown": "tricep-pushdown",
-    "sit_up": "sit-up",
-    "squat": "squat",
 }
 LIMBS = np.array([BLAZEPOSE_33.index(j) for j in movement.JOINTS])
 # Bones as pairs of indices into movement.JOINTS (upper arms, forearms, thighs, shins, shoulders,
@@ -61,25 +63,157 @@ MAX_YAW_DEG = 45.0
 PITCH_SD_DEG = 10.0
 ENSEMBLE = 5
 HIDDEN = (64, 32)
+# A sequence's two ends: the tenth of its frames furthest out either way along its main axis of
+# variation (a set lingers at its rest end, so a wider share reaches into the far end's way there
+# and back), at most this many of each (a long set must not outweigh many short ones).
+EXTREME_SHARE = 0.1
+EXTREMES_PER_END = 12
 
 
-def real_poses(data: Path) -> tuple[np.ndarray, list[tuple[str, int]], list[str]]:
-    """(N, 12, 3) limb joints (x, y, depth), (workout, extreme) labels and the video of each pose,
-    from salient_train.csv."""
-    poses, labels, videos = [], [], []
+@dataclass
+class PoseSet:
+    """Labelled real poses of one development set."""
+
+    name: str
+    xyz: np.ndarray  # (N, 12, 3) limb joints (movement.JOINTS): x, y and depth
+    labels: list[tuple[str, int]]  # (workout, extreme) of each pose
+    depth: bool  # the depth keeps the body's proportions once rescaled: the poses can be turned
+    groups: list[str]  # the video or sequence each pose comes from (folds keep one together)
+
+    def subset(self, keep: np.ndarray) -> PoseSet:
+        """The poses where ``keep`` (booleans) is true."""
+        idx = np.flatnonzero(keep)
+        pick = [self.labels[i] for i in idx], [self.groups[i] for i in idx]
+        return PoseSet(self.name, self.xyz[idx], pick[0], self.depth, pick[1])
+
+
+def workout_for_class(cls: str) -> str | None:
+    """A dataset class's workout, or None when no shipped workout is that exercise."""
+    name = CLASS_TO_WORKOUT.get(cls, cls.replace("_", "-"))
+    return name if name in spec.available() else None
+
+
+def salient_poses(data: Path) -> PoseSet:
+    """The labelled single poses of ``salient_train.csv`` (pixels, with the estimator's depth)."""
+    poses, labels, groups = [], [], []
     with (data / "salient_train.csv").open() as f:
         rows = csv.reader(f)
         next(rows)
         for row in rows:
-            parts = row[0].split("/")
-            workout = CLASS_TO_WORKOUT.get(row[1])
+            workout = workout_for_class(row[1])
             if workout is None:
                 continue
+            parts = row[0].split("/")
             xyz = np.array(row[2:101], float).reshape(33, 3)
             poses.append(xyz[LIMBS])
             labels.append((workout, int(parts[2] == "salient2")))
-            videos.append(f"{parts[1]}/{parts[3]}")
-    return np.array(poses), labels, videos
+            groups.append(f"{parts[1]}/{parts[3]}")
+    return PoseSet(f"{data.name}/salient_train", np.array(poses).reshape(-1, 12, 3), labels, True, groups)
+
+
+def sequence_extremes(xy: np.ndarray, seen: np.ndarray, per_end: int = EXTREMES_PER_END) -> tuple[np.ndarray, ...]:
+    """Frame indices of the two ends of a sequence's movement: the frames furthest out either way
+    along its main axis of pose variation (the first principal component of the frames' joint angles),
+    at most ``per_end`` of each, spread over the sequence. (T, 12, 2) limb joints, (T, 12) seen."""
+    usable = np.flatnonzero(seen.sum(axis=1) >= 8)
+    if len(usable) < 10:
+        return np.array([], int), np.array([], int)
+    # Joint angles, as the image shows them, rise and fall with a repetition; box coordinates (and
+    # angles in the box, stretched per axis) need not: arms passing sideways widen the box.
+    f = joint_angles(np.where(seen[usable, :, None], xy[usable], np.nan))
+    f = np.where(np.isnan(f), np.nanmean(f, axis=0), f)
+    f = np.nan_to_num(f - f.mean(axis=0))
+    axis = np.linalg.svd(f, full_matrices=False)[2][0]
+    along = f @ axis
+    lo, hi = np.quantile(along, [EXTREME_SHARE, 1.0 - EXTREME_SHARE])
+    ends = []
+    for picked in (usable[along <= lo], usable[along >= hi]):
+        step = max(1, len(picked) // per_end)
+        ends.append(picked[::step][:per_end])
+    return tuple(ends)
+
+
+def joint_angles(xy: np.ndarray) -> np.ndarray:
+    """(T, 8) the angles of ``movement.ANGLES`` in half turns, of (T, 12, 2) limb joints (NaN: unseen)."""
+    a, b, c = (xy[:, [t[k] for t in movement.ANGLES]] for k in range(3))
+    v1, v2 = a - b, c - b
+    cos = np.sum(v1 * v2, axis=-1) / np.maximum(np.linalg.norm(v1, axis=-1) * np.linalg.norm(v2, axis=-1), 1e-9)
+    return np.arccos(np.clip(cos, -1.0, 1.0)) / np.pi
+
+
+def sequence_poses(data: Path) -> PoseSet:
+    """The two ends of each labelled sequence's repetitions (``test.csv``, ``test_poses/*.npy``),
+    within the annotated repetitions where the set marks them. Poses normalized per axis on their
+    own (as these sets store them) keep no depth to turn them by."""
+    poses, labels, groups = [], [], []
+    with (data / "test.csv").open(newline="") as f:
+        for rec in csv.DictReader(f):
+            workout = workout_for_class(rec["type"])
+            path = data / "test_poses" / (Path(rec["name"]).stem + ".npy")
+            if workout is None or not path.is_file():
+                continue
+            seq = pose_arrays.load(path)[:, LIMBS]
+            bounds = [int(float(v)) for k, v in rec.items() if k and k[0] == "L" and k[1:].isdigit() and v]
+            if bounds:
+                seq = seq[min(bounds) : max(bounds) + 1]
+            added = add_sequence(poses, labels, workout, seq)
+            groups += [rec["name"]] * added
+    return PoseSet(f"{data.name}/sequences", np.array(poses).reshape(-1, 12, 3), labels, False, groups)
+
+
+def add_sequence(poses: list, labels: list, workout: str, seq: np.ndarray) -> int:
+    """Append the two ends of one sequence of (T, 12, 3) limb joints (all zero: no person) to
+    ``poses`` and ``labels``, each end labelled as the synthetic athlete's nearer extreme; how
+    many poses were added."""
+    seen = np.any(seq != 0, axis=2)
+    ends = sequence_extremes(seq[..., :2], seen)
+    if not all(len(e) for e in ends):
+        return 0
+    means = [np.nanmean(movement.frame_features(seq[e, :, :2], seen[e]), axis=0) for e in ends]
+    rest, far = reference_extremes(workout)
+    straight = np.nansum(np.abs(means[0] - rest)) + np.nansum(np.abs(means[1] - far))
+    crossed = np.nansum(np.abs(means[0] - far)) + np.nansum(np.abs(means[1] - rest))
+    for end, frames in enumerate(ends if straight <= crossed else ends[::-1]):
+        poses.extend(seq[frames])
+        labels.extend([(workout, end)] * len(frames))
+    return sum(len(e) for e in ends)
+
+
+@lru_cache(maxsize=64)
+def reference_extremes(workout: str) -> tuple[np.ndarray, np.ndarray]:
+    """Mean features of the synthetic athlete's rest and peak poses of a workout: which end of a
+    real repetition is which."""
+    poses, labels = synthetic_poses([workout], 20, np.random.default_rng(0))
+    f = movement.frame_features(np.array(poses), np.ones((len(poses), 12), bool))
+    ends = np.array([end for _, end in labels])
+    return f[ends == 0].mean(axis=0), f[ends == 1].mean(axis=0)
+
+
+def oriented(poses: PoseSet) -> PoseSet:
+    """Labelled extremes whose 0 and 1 follow the synthetic athlete's rest and peak, per workout
+    (a set's own numbering of the two ends may be the other way round)."""
+    labels = list(poses.labels)
+    for workout in sorted({w for w, _ in labels}):
+        idx = [np.array([i for i, lab in enumerate(labels) if lab == (workout, end)]) for end in (0, 1)]
+        if not all(len(i) for i in idx):
+            continue
+        f = [movement.frame_features(poses.xyz[i, :, :2], np.ones((len(i), 12), bool)).mean(0) for i in idx]
+        rest, far = reference_extremes(workout)
+        if np.abs(f[0] - far).sum() + np.abs(f[1] - rest).sum() < np.abs(f[0] - rest).sum() + np.abs(f[1] - far).sum():
+            for end, i in enumerate(idx):
+                for k in i:
+                    labels[k] = (workout, 1 - end)
+    return PoseSet(poses.name, poses.xyz, labels, poses.depth, poses.groups)
+
+
+def pose_sets(data: Path) -> list[PoseSet]:
+    """Every labelled pose a development set folder holds: its salient poses and its sequences' ends."""
+    sets = []
+    if (data / "salient_train.csv").is_file():
+        sets.append(oriented(salient_poses(data)))
+    if (data / "test.csv").is_file():
+        sets.append(sequence_poses(data))
+    return sets
 
 
 def depth_scale(poses: np.ndarray) -> float:
@@ -152,30 +286,30 @@ def missing_fit_extra() -> str | None:
     return None
 
 
-def fit(data: Path, seed: int = 0) -> dict:
-    xyz, labels, _ = real_poses(data)
-    return fit_poses(xyz, labels, seed)
-
-
-def fit_poses(
-    xyz: np.ndarray, labels: list[tuple[str, int]], seed: int = 0, views: int = VIEWS, ensemble: int = ENSEMBLE
-) -> dict:
-    """The classifier's parameters fitted on real poses ``xyz`` (N, 12, 3) with their labels, each
-    also seen from ``views`` turned cameras, and the synthetic athlete's poses of the other
-    shipped workouts."""
+def fit(sets: list[PoseSet], seed: int = 0, views: int = VIEWS, ensemble: int = ENSEMBLE) -> dict:
+    """The classifier's parameters fitted on the real poses of ``sets``, each also seen from
+    ``views`` turned cameras where its set has depth, and the synthetic athlete's poses of the
+    shipped workouts no real pose shows."""
     from sklearn.neural_network import MLPClassifier
 
     rng = np.random.default_rng(seed)
-    if not np.any(xyz[..., 2]):
-        views = 0  # a pose set without depth: no other views to see it from
-    scale = depth_scale(xyz)
-    seen = [xyz[..., :2]] + ([other_views(xyz * np.array([1.0, 1.0, scale]), views, rng)] if views else [])
-    real = sorted({w for w, _ in labels})
+    seen, pairs, trained_on = [], [], {}
+    for poses in sets:
+        copies = views if poses.depth and np.any(poses.xyz[..., 2]) else 0
+        seen.append(poses.xyz[..., :2])
+        pairs += poses.labels
+        entry: dict = {"poses": len(poses.labels), "turned_views_per_pose": copies}
+        if copies:
+            scale = depth_scale(poses.xyz)
+            seen.append(other_views(poses.xyz * np.array([1.0, 1.0, scale]), copies, rng))
+            pairs += copies * poses.labels
+            entry["depth_scale"] = round(scale, 2)
+        trained_on[poses.name] = entry
+    real = sorted({w for w, _ in pairs})
     others = [w for w in spec.available() if w not in real and w in EXERCISES]
     syn_poses, syn_labels = synthetic_poses(others, 60, rng)
-    x = np.concatenate([features(list(poses)) for poses in seen] + [features(syn_poses)])
-    # features() appends the mirrored copies
-    pairs = 2 * labels + 2 * views * labels + syn_labels + syn_labels
+    x = np.concatenate([features(list(p)) for p in seen] + [features(syn_poses)])
+    pairs = 2 * pairs + 2 * syn_labels  # features() appends the mirrored copies
     workouts = real + others
     y = np.array([2 * workouts.index(w) + end for w, end in pairs])
     mean, std = x.mean(0), x.std(0) + 1e-6
@@ -189,7 +323,7 @@ def fit_poses(
             "biases": [np.round(b, 4).tolist() for b in clf.intercepts_],
         })  # fmt: skip
     return {
-        "about": "pose classifier for exercise recognition; generated by python -m nodes.recognition.fit_recognizer",
+        "about": "pose classifier for exercise recognition; generated by python bench/fit_recognizer.py",
         "features": movement.FEATURES,
         "workouts": workouts,
         "real_data": real,
@@ -197,38 +331,45 @@ def fit_poses(
         "std": np.round(std, 5).tolist(),
         "members": members,
         "trained_on": {
-            "real_poses": len(xyz),
-            "turned_views_per_real_pose": views,
+            "real": trained_on,
             "max_yaw_deg": MAX_YAW_DEG,
             "pitch_sd_deg": PITCH_SD_DEG,
-            "depth_scale": round(scale, 2),
             "synthetic_poses": len(syn_poses),
             "mirrored": True,
         },
     }
 
 
+def write(model: dict, out: Path) -> None:
+    out.write_text(json.dumps(model, separators=(",", ":")) + "\n")
+    real = sum(v["poses"] for v in model["trained_on"]["real"].values())
+    print(
+        f"{out}: {len(model['workouts'])} workouts ({len(model['real_data'])} from real poses), "
+        f"{real} real + {model['trained_on']['synthetic_poses']} synthetic poses",
+        file=sys.stderr,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=DATA, help="folder with salient_train.csv")
+    ap.add_argument("--data", type=Path, action="append", default=None,
+                    help="a pose set folder (salient_train.csv and/or test.csv + test_poses/); repeat for several; "
+                         "default: every set in ../shared/poses")  # fmt: skip
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    if not (args.data / "salient_train.csv").exists():
-        print(f"fit_recognizer: no salient_train.csv in {args.data}", file=sys.stderr)
+    folders = args.data or sorted(p for p in POSES.glob("*") if p.is_dir())
+    sets = [s for folder in folders for s in pose_sets(folder)]
+    if not sets:
+        where = ", ".join(map(str, folders)) or POSES
+        print(f"fit_recognizer: no salient_train.csv or test.csv in {where}", file=sys.stderr)
         return 2
     if missing := missing_fit_extra():
         print(f"fit_recognizer: {missing}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    model = fit(args.data, args.seed)
-    args.out.write_text(json.dumps(model, separators=(",", ":")) + "\n")
-    print(
-        f"{args.out}: {len(model['workouts'])} workouts ({len(model['real_data'])} from real poses), "
-        f"{model['trained_on']['real_poses']} real + {model['trained_on']['synthetic_poses']} synthetic poses, "
-        f"{time.perf_counter() - t0:.0f} s",
-        file=sys.stderr,
-    )
+    write(fit(sets, args.seed), args.out)
+    print(f"fit_recognizer: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     return 0
 
 

@@ -29,6 +29,7 @@ class ExerciseRecognizer(Node):
         Param("confidence", float, 0.8, "share of the evidence the leading workout needs to be named", min=0, max=1),
         Param("rest", float, 8.0, "seconds without a repetition that end a bout", min=0.5),
         Param("rate", float, 10.0, "times a second the candidates are evaluated", min=1),
+        Param("model", str, "", "pose classifier weights (a JSON file fit_recognizer wrote); empty: the shipped one"),
     ]
     stateful = True
 
@@ -44,9 +45,10 @@ class ExerciseRecognizer(Node):
         if self.fixed is not None:
             return
         try:
-            classifier = pose_classifier.load()
-        except (OSError, ValueError) as exc:
-            raise UserError(f"node '{self.name}': recognizer model {pose_classifier.MODEL_PATH}: {exc}") from None
+            classifier = pose_classifier.load(self.model or None)
+        except (OSError, ValueError, KeyError) as exc:
+            where = self.model or pose_classifier.MODEL_PATH
+            raise UserError(f"node '{self.name}': recognizer model {where}: {exc}") from None
         try:
             self.recognizer = Recognizer(self.candidates, classifier, self.confidence, self.rest, self.rate)
         except DataflowError as exc:

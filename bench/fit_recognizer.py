@@ -1,0 +1,112 @@
+"""Fit the shipped exercise recognizer on every development set at once, and measure it fitted
+without each set in turn (leave-one-set-out).
+
+The sets: every pose set under ../shared/poses (its salient poses and its sequences' two ends, see
+``nodes.recognition.fit_recognizer``) and the labelled video clips under ../shared/videos (their
+keypoints recorded with depth by bench/clips.py's cache; a clip's two ends as a sequence's). One
+recognizer is fitted on all of them and written to nodes/recognition/recognizer.json (``--out``
+elsewhere).
+
+``--loso``: for each set, a recognizer fitted on the others only, measured on the held-out set by
+the bench that measures it (bench/recognition.py for a pose set, bench/clips.py for the clips),
+next to the recognizer fitted on everything measured the same way. One JSON object last.
+
+Run: python bench/fit_recognizer.py [--loso] [--out PATH] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import clips  # noqa: E402
+from nodes.recognition import fit_recognizer  # noqa: E402
+from nodes.recognition.fit_recognizer import LIMBS, PoseSet  # noqa: E402
+from nodes.recognition.pose_classifier import MODEL_PATH  # noqa: E402
+
+POSES = ROOT.parent / "shared" / "poses"
+VIDEOS_SET = "videos"
+
+
+def clip_set() -> PoseSet:
+    """The two ends of every labelled clip's movement, from the clips' recorded keypoints."""
+    poses: list = []
+    labels: list = []
+    groups: list = []
+    for clip in clips.labelled_clips():
+        seq, _ = clips.clip_poses(clip.path)
+        added = fit_recognizer.add_sequence(poses, labels, clip.workout, seq[:, LIMBS])
+        groups += [f"{clip.folder}/{clip.name}"] * added
+    return PoseSet(VIDEOS_SET, np.array(poses).reshape(-1, 12, 3), labels, True, groups)
+
+
+def development_sets() -> dict[str, list[PoseSet]]:
+    """Every development set's labelled poses, by set (a pose set folder's name, or ``videos``)."""
+    sets = {folder.name: fit_recognizer.pose_sets(folder) for folder in sorted(POSES.glob("*")) if folder.is_dir()}
+    sets[VIDEOS_SET] = [clip_set()]
+    return {name: found for name, found in sets.items() if found}
+
+
+def measure(held_out: str, model: Path) -> dict:
+    """The held-out set's bench with ``model`` as the recognizer: its JSON summary."""
+    if held_out == VIDEOS_SET:
+        cmd = [sys.executable, str(ROOT / "bench" / "clips.py"), "--set", f"recognize.model={model}"]
+    else:
+        cmd = [sys.executable, str(ROOT / "bench" / "recognition.py"), "--dataset", str(POSES / held_out)]
+        cmd += ["--set", f"recognize.model={model}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def headline(held_out: str, summary: dict) -> dict:
+    """The figures that matter from a bench's summary: top-1 (pose sets) or recognized share (clips)."""
+    if held_out == VIDEOS_SET:
+        return {name: f.get("auto", {}).get("recognized") for name, f in summary["folders"].items()}
+    per_set = summary["sets"][held_out]
+    return {"top1": per_set["top1"], "per_class": {c: v["top1"] for c, v in per_set["per_class"].items()}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=MODEL_PATH, help="where the recognizer fitted on everything goes")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--loso", action="store_true", help="also fit without each set and measure on it")
+    args = ap.parse_args()
+    if missing := fit_recognizer.missing_fit_extra():
+        raise SystemExit(f"fit_recognizer: {missing}")
+    t0 = time.perf_counter()
+    sets = development_sets()
+    for name, found in sets.items():
+        print(f"{name}: " + ", ".join(f"{s.name} {len(s.labels)} poses" for s in found), file=sys.stderr)
+    fit_recognizer.write(fit_recognizer.fit([s for found in sets.values() for s in found], args.seed), args.out)
+    result: dict = {"bench": "fit_recognizer", "out": str(args.out), "sets": list(sets)}
+    if args.loso:
+        result["leave_one_set_out"] = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for held_out in sets:
+                model = Path(tmp) / f"without-{held_out}.json"
+                others = [s for name, found in sets.items() if name != held_out for s in found]
+                fit_recognizer.write(fit_recognizer.fit(others, args.seed), model)
+                result["leave_one_set_out"][held_out] = {
+                    "fitted_without": headline(held_out, measure(held_out, model)),
+                    "fitted_on_all": headline(held_out, measure(held_out, args.out)),
+                }
+                print(f"{held_out}: {json.dumps(result['leave_one_set_out'][held_out])}", file=sys.stderr)
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
