@@ -1,4 +1,5 @@
-"""Engine benchmark: pass-through throughput and idle latency over 10 hops, pipeline overlap.
+"""Engine benchmark: pass-through throughput and idle latency over 10 hops, pipeline overlap; the
+engine against plain queue.Queue threads in the same rounds (passthrough_vs_queue, target >= 1.0).
 
 Prints one JSON object as its last line. Run: python bench/engine.py
 """
@@ -73,14 +74,33 @@ def queue_baseline(hops: int, count: int, maxsize: int) -> float:
     return count / (time.perf_counter() - t0)
 
 
+def timed(fn, count: int) -> tuple[float, float]:
+    """Packets per second of one run of ``fn`` and the process CPU microseconds per packet."""
+    c0 = time.process_time()
+    pps = fn()
+    return pps, (time.process_time() - c0) / count * 1e6
+
+
 def main() -> None:
-    hops, count = 10, 20_000
+    hops, count, rounds = 10, 20_000, 5
     chain = chain_yaml(hops, count, 0, "passthrough", "", "discard")
     # queue_size 64: the reference figure is for unbounded queue.Queue threads; 8 is the default.
-    best_pps = max(count / run_yaml("queue_size: 64\n" + chain)["wall"] for _ in range(3))
-    default_pps = max(count / run_yaml(chain)["wall"] for _ in range(3))
-    baseline = max(queue_baseline(hops, count, 0) for _ in range(3))
-    baseline_8 = max(queue_baseline(hops, count, 8) for _ in range(3))
+    # The engine and its queue.Queue reference take turns, round after round, so that both see
+    # the same load on a shared machine; each keeps its best round.
+    sides = {
+        "engine": lambda: count / run_yaml("queue_size: 64\n" + chain)["wall"],
+        "queue": lambda: queue_baseline(hops, count, 0),
+        "engine_8": lambda: count / run_yaml(chain)["wall"],
+        "queue_8": lambda: queue_baseline(hops, count, 8),
+    }
+    pps: dict[str, list[float]] = {k: [] for k in sides}
+    cpu: dict[str, list[float]] = {k: [] for k in sides}
+    for _ in range(rounds):
+        for name, fn in sides.items():
+            rate, us = timed(fn, count)
+            pps[name].append(rate)
+            cpu[name].append(us)
+    best = {k: max(v) for k, v in pps.items()}
 
     lat = run_yaml(chain_yaml(hops, 200, 200.0, "passthrough", "", "benchnodes:LatencySink"))
 
@@ -93,10 +113,15 @@ def main() -> None:
         json.dumps(
             {
                 "cores": os.cpu_count(),
-                "passthrough_10_pps": round(best_pps),
-                "passthrough_10_pps_queue8": round(default_pps),
-                "queue_queue_unbounded_pps": round(baseline),
-                "queue_queue_size8_pps": round(baseline_8),
+                "passthrough_10_pps": round(best["engine"]),
+                "passthrough_10_pps_queue8": round(best["engine_8"]),
+                "queue_queue_unbounded_pps": round(best["queue"]),
+                "queue_queue_size8_pps": round(best["queue_8"]),
+                # The target: >= 1.0, the engine's 10 hops at least as fast as plain queue.Queue threads.
+                "passthrough_vs_queue": round(best["engine"] / best["queue"], 3),
+                "passthrough_vs_queue_size8": round(best["engine_8"] / best["queue_8"], 3),
+                # Less noisy than the rates under load: process CPU per packet, over all 10 hops.
+                "cpu_us_per_packet": {k: round(min(v), 2) for k, v in cpu.items()},
                 "latency_10_p50_ms": round(lat["latency_p50_ms"], 4),
                 "pipeline_efficiency": round(efficiency, 4),
                 "pipeline_stage_ms": stage_ms,
