@@ -77,6 +77,7 @@ class Exchange:
         self.aborted = False
         self.ended = False  # the sink's stream has ended: every result there will be is here
         self.readers: set[int] = set()  # threads that have read results (see Session.push)
+        self.stream = ""  # the stream of the app's packets: the runtime names it after the fed node
 
     # -- the app's side (under ``cond``) --------------------------------------
     def room(self) -> bool:
@@ -125,17 +126,17 @@ class Exchange:
             self.cond.notify_all()  # a push may be waiting for room
             return push
 
-    def deliver(self, seq: int, timestamp: float, values: dict[str, Any]) -> None:
-        """A result for packet ``seq``; waits while the app has ``results_size`` unread."""
+    def deliver(self, stream: str, seq: int, timestamp: float, values: dict[str, Any]) -> None:
+        """A result for packet ``seq`` of ``stream``; waits while the app has ``results_size`` unread."""
         with self.cond:
             while len(self.results) >= self.results_size and not self.unbounded and not self.aborted:
                 self.cond.wait()
             if self.aborted:
                 raise Stopped
-            index = -1
+            index = -1  # a packet of another source's stream answers no push
             sent = self.sent
             # Packets a dropping queue inside the graph lost never come: forget them.
-            while sent and sent[0][0] <= seq:
+            while stream == self.stream and sent and sent[0][0] <= seq:
                 s, i = sent.popleft()
                 if s == seq:
                     index = i
@@ -189,7 +190,7 @@ class AppSink(Node):
     def process(self, **values: Any) -> None:
         assert self.exchange is not None, "an AppSink runs inside a dataflow.open session"
         try:
-            self.exchange.deliver(self.seq, self.timestamp, values)
+            self.exchange.deliver(self.stream, self.seq, self.timestamp, values)
         except Stopped:
             pass  # the session is going down; the runtime stops this worker next
 

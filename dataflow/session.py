@@ -336,6 +336,7 @@ def open(
     runtime = Runtime(embedded)
     size = results_size or max(DEFAULT_QUEUE_SIZE, _graph_capacity(runtime) + queue_size)
     exchange = Exchange(queue_size, policy, size)
+    exchange.stream = next(n for n in embedded.order if isinstance(embedded.nodes[n].instance, AppSource))
     for spec in (embedded.nodes[n] for n in embedded.order):
         if isinstance(spec.instance, (AppSource, AppSink)):
             spec.instance.exchange = exchange
