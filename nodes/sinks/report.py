@@ -1,0 +1,478 @@
+"""`dataflow report SUMMARY.json [--records reps.jsonl] -o report.html [--png report.png]`.
+
+A session report a coach reads at a glance, from what a run leaves behind: the summary
+(``--summary-json``) and, if given, the per-frame records (the ``records`` sink's JSON lines). One
+static HTML page, its plots embedded as PNG (matplotlib, drawn off-screen), nothing loaded from
+outside: reps per exercise; each rep's range of motion, duration and energy over the set; and from
+the records, the metric each exercise's states were decided on with their thresholds, the reps on
+it, where the person was out of position (and why), and the energy over the session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import io
+import json
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dataflow import UserError
+
+# One colour per exercise, in the order they first appear (matplotlib's default cycle).
+COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
+OUT_OF_POSITION = "#d62728"
+MAX_POINTS = 20_000  # per plotted line; a long session is thinned, not its spans
+MAX_BOUT_PANELS = 12
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def load_summary(path: str | Path) -> dict[str, Any]:
+    """A session summary (``dataflow run ... --summary-json``); UserError naming what is wrong."""
+    doc = _load_json(path)
+    if not isinstance(doc, dict) or "rep_events" not in doc or "exercises" not in doc:
+        raise UserError(f"{path}: not a session summary (no exercises, rep_events): write one with --summary-json")
+    if not isinstance(doc["rep_events"], list) or not isinstance(doc["exercises"], dict):
+        raise UserError(f"{path}: not a session summary (exercises must be a mapping, rep_events a list)")
+    return doc
+
+
+def _load_json(path: str | Path) -> Any:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from None
+
+
+@dataclass
+class Span:
+    """A stretch of the session: [start, end] seconds, with what it was."""
+
+    start: float
+    end: float
+    label: str
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class Bout:
+    """One bout of one exercise as the records show it: the metric its states were decided on."""
+
+    number: int
+    exercise: str
+    start: float = 0.0  # the bout's first and last frame: before it was named too (its reps were
+    end: float = 0.0  # counted back from when the posture was taken up)
+    metric: str | None = None
+    thresholds: list[dict[str, Any]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Records:
+    """What the per-frame records say, reduced to what the report draws."""
+
+    times: list[float] = field(default_factory=list)
+    energy: list[float] = field(default_factory=list)
+    bouts: list[Bout] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)  # each bout's time, labelled with its last exercise
+    out_of_position: list[Span] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def load_records(path: str | Path) -> Records:
+    """The records sink's JSON lines; UserError naming the line that is not a record."""
+    if str(path).endswith(".csv"):
+        raise UserError(f"{path}: the report reads the records as JSON lines (out=...jsonl), not CSV")
+    try:
+        f = Path(path).open(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    with f:
+        rows = []
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                raise UserError(f"{path} line {n}: not JSON") from None
+            if not isinstance(row, dict) or ("seq" not in row and row.get("event") is None):
+                raise UserError(f"{path} line {n}: not a per-frame record nor an event (the records sink writes them)")
+            rows.append(row)
+    return reduce_records(rows)
+
+
+def reduce_records(rows: Iterable[dict[str, Any]]) -> Records:
+    """Per frame: time, energy, exercise; per bout: its decided-on metric; spans out of position."""
+    out = Records()
+    bouts: dict[tuple[int, str], Bout] = {}
+    spans: dict[int, list[Any]] = {}  # bout id -> [start, end, the last exercise named in it]
+    plot: dict[str, Any] | None = None
+    gate_since: float | None = None
+    reasons: Counter[str] = Counter()
+    last_t = 0.0
+    for row in rows:
+        if row.get("event") == "rep":
+            out.events.append(row)
+            continue
+        if "seq" not in row:
+            continue
+        t = float(row.get("timestamp", last_t))
+        last_t = t
+        exercise = row.get("exercise")
+        if "plot" in row:
+            plot = row["plot"]  # said when the exercise changes; holds until the next change
+        out.times.append(t)
+        out.energy.append(float((row.get("energy") or {}).get("score", math.nan)))
+        # Out of position: an exercise is under way, but its gate (or a lost person) stops counting.
+        if exercise is not None and not row.get("in_position", True):
+            gate_since = t if gate_since is None else gate_since
+            reasons[str(row.get("gate") or "out of position")] += 1
+        elif gate_since is not None:
+            out.out_of_position.append(Span(gate_since, t, reasons.most_common(1)[0][0]))
+            gate_since, reasons = None, Counter()
+        number = int(row.get("bout", 0))
+        span = spans.setdefault(number, [t, t, None])
+        span[1] = t
+        if exercise is None:
+            continue
+        span[2] = exercise
+        key = (number, exercise)
+        bout = bouts.get(key)
+        if bout is None:
+            bout = bouts[key] = Bout(number + 1, exercise)
+        if plot and bout.metric is None:
+            bout.metric, bout.thresholds = plot.get("metric"), list(plot.get("thresholds") or [])
+        value = (row.get("metrics") or {}).get(bout.metric) if bout.metric else None
+        if isinstance(value, (int, float)):
+            bout.times.append(t)
+            bout.values.append(float(value))
+    if gate_since is not None:
+        out.out_of_position.append(Span(gate_since, last_t, reasons.most_common(1)[0][0]))
+    for (number, _), bout in bouts.items():
+        bout.start, bout.end = spans[number][0], spans[number][1]
+    out.bouts = list(bouts.values())
+    out.spans = [Span(start, end, str(exercise)) for start, end, exercise in spans.values() if exercise is not None]
+    return out
+
+
+# -- drawing ------------------------------------------------------------------------------------
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.figure import Figure  # no pyplot: no global state, no display needed
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _colours(summary: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, str]:
+    names = list(summary["exercises"]) + [e.get("exercise") or "?" for e in events]
+    return {name: COLOURS[i % len(COLOURS)] for i, name in enumerate(dict.fromkeys(names))}
+
+
+def overview_figure(summary: dict[str, Any]) -> Any:
+    """Reps per exercise; each rep's range of motion (the metric's extent), duration and energy."""
+    events = summary["rep_events"]
+    colours = _colours(summary, events)
+    fig = _figure(11, 6.6)
+    grid = fig.add_gridspec(2, 2, width_ratios=(1, 2))
+    bars = fig.add_subplot(grid[0, 0])
+    names = list(summary["exercises"])
+    counts = [summary["exercises"][n]["reps"] for n in names]
+    bars.bar(names, counts, color=[colours[n] for n in names])
+    for i, c in enumerate(counts):
+        bars.text(i, c, str(c), ha="center", va="bottom", fontsize=12, fontweight="bold")
+    bars.set_title("Reps per exercise")
+    bars.set_ylim(0, max(counts, default=1) * 1.25 + 0.5)
+    bars.tick_params(axis="x", labelrotation=20)
+
+    x = list(range(1, len(events) + 1))
+    labels = [f"{e.get('exercise', '?')} {e.get('rep', '')}" for e in events]
+    cs = [colours[e.get("exercise") or "?"] for e in events]
+
+    rom = fig.add_subplot(grid[0, 1])
+    lows = [_num(e.get("min")) for e in events]
+    highs = [_num(e.get("max")) for e in events]
+    if events and all(not math.isnan(v) for v in lows + highs):
+        # Each rep from its lowest to its highest value of the range metric: depth at a glance.
+        rom.bar(x, [h - lo for lo, h in zip(lows, highs, strict=True)], bottom=lows, color=cs, width=0.6)
+        rom.set_ylabel("range metric (min to max)")
+    else:
+        rom.bar(x, [_num(e.get("range_of_motion")) for e in events], color=cs, width=0.6)
+        rom.set_ylabel("range of motion")
+    for xi, e in zip(x, events, strict=True):
+        value = _num(e.get("range_of_motion"))
+        top = highs[xi - 1] if not math.isnan(highs[xi - 1]) else value
+        if not math.isnan(value):
+            rom.text(xi, top, f"{value:.0f}", ha="center", va="bottom", fontsize=8)
+    rom.set_title("Range of motion per rep")
+
+    for col, (key, title, unit) in enumerate((("duration", "Duration per rep", "s"), ("energy", "Energy per rep", ""))):
+        ax = fig.add_subplot(grid[1, col])
+        values = [_num(e.get(key)) for e in events]
+        ax.bar(x, values, color=cs, width=0.6)
+        ax.set_title(title)
+        if unit:
+            ax.set_ylabel(unit)
+        _rep_ticks(ax, x, labels)
+    _rep_ticks(rom, x, labels)
+    handles = [_patch(colours[n], n) for n in names]
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+    return fig
+
+
+def _rep_ticks(ax: Any, x: list[int], labels: list[str]) -> None:
+    ax.set_xticks(x)
+    ax.set_xticklabels(labels if len(labels) <= 30 else [""] * len(labels), rotation=60, fontsize=7, ha="right")
+    ax.set_xlim(0.3, max(x, default=1) + 0.7)
+
+
+def _patch(colour: str, label: str) -> Any:
+    from matplotlib.patches import Patch
+
+    return Patch(color=colour, label=label)
+
+
+def _num(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+
+
+def timeline_figure(summary: dict[str, Any], records: Records) -> Any:
+    """The session over time (what was done, energy, out of position), then per bout the metric its
+    states were decided on, the thresholds and the reps."""
+    events = records.events or summary["rep_events"]
+    colours = _colours(summary, events)
+    bouts = [b for b in records.bouts if b.values][:MAX_BOUT_PANELS]
+    fig = _figure(11, 2.6 + 2.3 * len(bouts))
+    axes = fig.subplots(1 + len(bouts), 1, squeeze=False)[:, 0]
+    top = axes[0]
+    step = max(1, len(records.times) // MAX_POINTS)
+    top.plot(records.times[::step], records.energy[::step], color="black", linewidth=1, label="energy")
+    top.set_ylabel("energy score")
+    top.set_title("Session: exercise under way (bands), out of position (red), energy")
+    for span in records.spans:
+        top.axvspan(span.start, span.end, color=colours.get(span.label, "#999999"), alpha=0.18, linewidth=0)
+    for span in records.out_of_position:
+        top.axvspan(span.start, max(span.end, span.start + 0.05), color=OUT_OF_POSITION, alpha=0.35, linewidth=0)
+    for e in events:
+        top.axvline(_num(e.get("end")), color=colours.get(e.get("exercise") or "?", "#999999"), linewidth=0.8)
+    if records.times:
+        top.set_xlim(records.times[0], records.times[-1])
+    for ax, bout in zip(axes[1:], bouts, strict=False):
+        _bout_panel(ax, bout, events, records.out_of_position, colours.get(bout.exercise, "black"))
+    axes[-1].set_xlabel("seconds")
+    return fig
+
+
+def _bout_panel(ax: Any, bout: Bout, events: list[dict[str, Any]], gates: list[Span], colour: str) -> None:
+    step = max(1, len(bout.times) // MAX_POINTS)
+    ax.plot(bout.times[::step], bout.values[::step], color=colour, linewidth=1.2)
+    t0, t1 = bout.start, bout.end
+    named = bout.times[0]
+    if named > t0 + 0.5:
+        # Until the exercise was named there is no metric; its reps there were counted back.
+        ax.axvspan(t0, named, color="#eeeeee", linewidth=0)
+        ax.text(named, 0.5, "named here ", transform=ax.get_xaxis_transform(), ha="right", fontsize=8, color="#666")
+    for th in bout.thresholds:
+        value = _num(th.get("value"))
+        if math.isnan(value):
+            continue
+        ax.axhline(value, color="#555555", linestyle="--", linewidth=0.9)
+        ax.text(t1, value, f" {th.get('state')}: {bout.metric} {th.get('op', '')} {value:g}", va="center", fontsize=8)
+    for span in gates:
+        if span.end >= t0 and span.start <= t1:
+            ax.axvspan(span.start, max(span.end, span.start + 0.05), color=OUT_OF_POSITION, alpha=0.25, linewidth=0)
+    for e in events:
+        end = _num(e.get("end"))
+        if e.get("exercise") == bout.exercise and t0 <= end <= t1:
+            ax.axvline(end, color=colour, alpha=0.5, linewidth=0.8)
+            ax.text(end, 1.0, str(e.get("rep")), transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                    fontsize=9, fontweight="bold", color=colour)  # fmt: skip
+    ax.set_xlim(t0, t1 + 0.12 * (t1 - t0 or 1.0))  # room for the thresholds' labels
+    ax.set_ylabel(bout.metric or "metric")
+    ax.set_title(f"Bout {bout.number}: {bout.exercise}, states decided on '{bout.metric}'", loc="left", fontsize=10)
+
+
+# -- the page -------------------------------------------------------------------------------------
+
+STYLE = """
+body { font: 15px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 1120px; color: #222; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 1.6em; }
+.totals { display: flex; gap: 2em; flex-wrap: wrap; margin: 1em 0; }
+.totals div { font-size: 0.9em; color: #555; } .totals b { display: block; font-size: 2em; color: #222; }
+table { border-collapse: collapse; font-size: 0.9em; } td, th { padding: 0.25em 0.8em; text-align: right; }
+th { border-bottom: 1px solid #999; } td:first-child, th:first-child { text-align: left; }
+tr:nth-child(even) td { background: #f4f4f4; } img { max-width: 100%; } .note { color: #666; }
+"""
+
+
+def render(summary: dict[str, Any], records: Records | None, title: str) -> tuple[str, list[bytes]]:
+    """The report page and its images (PNG bytes, in page order)."""
+    images = [_png(overview_figure(summary))]
+    if records is not None and records.times:
+        images.append(_png(timeline_figure(summary, records)))
+    e = html.escape
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title><style>{STYLE}</style>"]
+    parts.append(f"</head><body><h1>{e(title)}</h1>")
+    done = ", ".join(f"{e(n)}: {v['reps']} reps" for n, v in summary["exercises"].items()) or "no exercise counted"
+    parts.append(f"<p>{done}</p><div class='totals'>")
+    for label, value in (
+        ("reps", sum(v["reps"] for v in summary["exercises"].values())),
+        ("seconds", f"{_num(summary.get('duration')):.0f}"),
+        ("mean energy", summary.get("mean_energy")),
+        ("peak energy", summary.get("peak_energy")),
+    ):
+        parts.append(f"<div><b>{e(str(value if value is not None else '-'))}</b>{label}</div>")
+    parts.append("</div><h2>Exercises</h2><table><tr><th>exercise</th><th>reps</th><th>bouts</th><th>seconds</th></tr>")
+    for name, v in summary["exercises"].items():
+        parts.append(
+            f"<tr><td>{e(name)}</td><td>{v.get('reps')}</td><td>{v.get('bouts', '')}</td>"
+            f"<td>{_num(v.get('seconds')):.1f}</td></tr>"
+        )
+    parts.append("</table>")
+    parts.append(f"<h2>Reps</h2><img alt='reps per exercise and per rep' src='{_data(images[0])}'>")
+    parts.append(
+        "<table><tr><th>exercise</th><th>rep</th><th>start s</th><th>duration s</th><th>range of motion</th>"
+        "<th>min</th><th>max</th><th>energy</th></tr>"
+    )
+    for ev in summary["rep_events"]:
+        cells = [_fmt(ev.get(k)) for k in ("start", "duration", "range_of_motion", "min", "max", "energy")]
+        parts.append(
+            f"<tr class='rep'><td>{e(str(ev.get('exercise')))}</td><td>{e(str(ev.get('rep')))}</td>"
+            + "".join(f"<td>{c}</td>" for c in cells)
+            + "</tr>"
+        )
+    parts.append("</table>")
+    if summary.get("rep_events_dropped"):
+        parts.append(f"<p class='note'>The first {summary['rep_events_dropped']} reps are not listed.</p>")
+    if records is None or not records.times:
+        parts.append("<p class='note'>Give the per-frame records (--records reps.jsonl) for the metric the states "
+                     "were decided on and where the person was out of position.</p>")  # fmt: skip
+    else:
+        parts.append(f"<h2>Over the session</h2><img alt='metric and thresholds per bout' src='{_data(images[1])}'>")
+        parts.append("<ul>" + "".join(f"<li>{_decided(b)}</li>" for b in records.bouts) + "</ul>")
+        parts.append(_gates_table(records.out_of_position))
+    parts.append("</body></html>\n")
+    return "".join(parts), images
+
+
+def _decided(bout: Bout) -> str:
+    e = html.escape
+    rules = ", ".join(
+        f"{e(str(th.get('state')))} when {e(str(bout.metric))} {e(str(th.get('op', '')))} {_num(th.get('value')):g}"
+        for th in bout.thresholds
+    )
+    return f"Bout {bout.number}, {e(bout.exercise)}: states decided on <b>{e(str(bout.metric))}</b>" + (
+        f": {rules}" if rules else ""
+    )
+
+
+def _gates_table(spans: list[Span]) -> str:
+    if not spans:
+        return "<p>The person was in position throughout every exercise.</p>"
+    total = sum(s.seconds for s in spans)
+    rows = "".join(
+        f"<tr><td>{html.escape(s.label)}</td><td>{s.start:.1f}</td><td>{s.end:.1f}</td><td>{s.seconds:.1f}</td></tr>"
+        for s in spans
+    )
+    return (
+        f"<h2>Out of position ({len(spans)} times, {total:.1f} s)</h2>"
+        f"<table><tr><th>why nothing counted</th><th>from s</th><th>to s</th><th>seconds</th></tr>{rows}</table>"
+    )
+
+
+def _fmt(value: Any) -> str:
+    v = _num(value)
+    return "" if math.isnan(v) else f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}"
+
+
+def _data(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def stack_png(images: list[bytes]) -> bytes:
+    """The report's images one under the other, as one PNG."""
+    import numpy as np
+    from matplotlib.image import imread, imsave
+
+    arrays = [imread(io.BytesIO(png), format="png") for png in images]
+    width = max(a.shape[1] for a in arrays)
+    padded = [np.pad(a, ((0, 0), (0, width - a.shape[1]), (0, 0)), constant_values=1.0) for a in arrays]
+    buf = io.BytesIO()
+    imsave(buf, np.concatenate(padded, axis=0), format="png")
+    return buf.getvalue()
+
+
+def write_report(
+    summary_path: str | Path,
+    out: str | Path,
+    records_path: str | Path | None = None,
+    png: str | Path | None = None,
+    title: str | None = None,
+) -> None:
+    """Read a summary (and records), write the HTML report (and the PNG)."""
+    summary = load_summary(summary_path)
+    records = load_records(records_path) if records_path else None
+    page, images = render(summary, records, title or f"Session report: {Path(summary_path).name}")
+    _write(out, page.encode("utf-8"))
+    if png:
+        _write(png, stack_png(images))
+
+
+def _write(path: str | Path, data: bytes) -> None:
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror}") from None
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def register(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
+    p = sub.add_parser("report", help="a session report (HTML, PNG) from a summary and its records")
+    p.add_argument("summary", help="the session summary: dataflow run ... --summary-json SUMMARY.json")
+    p.add_argument("--records", metavar="JSONL", help="the per-frame records (the records sink's out=...jsonl)")
+    p.add_argument("-o", "--out", metavar="HTML", help="the page to write (default: SUMMARY.html)")
+    p.add_argument("--png", metavar="PNG", help="also write the plots as one PNG image")
+    p.add_argument("--title", help="the page's title")
+    return run
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import matplotlib  # noqa: F401 - a dependency; a broken install should say so in one line
+    except ImportError:
+        raise UserError("the report needs matplotlib: pip install matplotlib") from None
+    out = args.out or str(Path(args.summary).with_suffix(".html"))
+    write_report(args.summary, out, args.records, args.png, args.title)
+    print(out)
+    return 0

@@ -1,0 +1,85 @@
+"""`dataflow report`: the session report of a synthetic session names every exercise and rep, draws
+its plots into the page itself, lists where the person was out of position; bad input is one line."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import dataflow
+from dataflow.cli import main
+from nodes.athlete.session_plan import session_keypoints
+from nodes.recording.push import push_keypoints
+
+pytest.importorskip("matplotlib")
+
+SESSION = "squat*5,rest*3s,push-up*4"
+
+
+@pytest.fixture(scope="module")
+def session_files(tmp_path_factory) -> tuple[Path, Path]:
+    """A synthetic session's summary and records, with a stretch where the squatter's knees were
+    not seen (written into the records: the athlete never leaves position by itself)."""
+    folder = tmp_path_factory.mktemp("report")
+    records = folder / "reps.jsonl"
+    with dataflow.open("reps", feed="keypoints", out=str(records)) as session:
+        for t, kp in session_keypoints(SESSION):
+            push_keypoints(session, kp, timestamp=t)
+            session.results()
+    summary = folder / "summary.json"
+    summary.write_text(json.dumps(session.summary))
+    rows = [json.loads(line) for line in records.read_text().splitlines()]
+    for row in rows:
+        if "seq" in row and row["exercise"] == "squat" and 7.0 <= row["timestamp"] <= 8.0:
+            row["in_position"], row["gate"] = False, "knee not seen"
+    records.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return summary, records
+
+
+def test_the_report_names_every_exercise_and_rep(session_files, tmp_path: Path, capsys) -> None:
+    summary_path, records = session_files
+    out, png = tmp_path / "report.html", tmp_path / "report.png"
+    args = ["report", str(summary_path), "--records", str(records), "-o", str(out), "--png", str(png)]
+    assert main(args) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    page = out.read_text()
+    summary = json.loads(summary_path.read_text())
+    assert {k: v["reps"] for k, v in summary["exercises"].items()} == {"squat": 5, "push-up": 4}
+    for name, done in summary["exercises"].items():
+        assert f"<tr><td>{name}</td><td>{done['reps']}</td>" in page
+    reps = re.findall(r"<tr class='rep'><td>([^<]+)</td><td>(\d+)</td>", page)
+    assert reps == [("squat", str(n)) for n in range(1, 6)] + [("push-up", str(n)) for n in range(1, 5)]
+    # Both plots are in the page itself; nothing is fetched from anywhere.
+    assert page.count("src='data:image/png;base64,") == 2
+    assert not re.search(r"(src|href)=['\"]?(https?:)?//", page) and "<script" not in page
+    assert "Out of position (1 times" in page and "<td>knee not seen</td><td>7.0</td>" in page
+    assert "Bout 1, squat: states decided on <b>low</b>: up when low &lt; 0.35, down when low &gt; 0.65" in page
+    assert "Bout 2, push-up: states decided on <b>low</b>" in page
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_without_records_the_report_says_what_they_would_add(session_files, tmp_path: Path) -> None:
+    summary_path, _ = session_files
+    out = tmp_path / "r.html"
+    assert main(["report", str(summary_path), "-o", str(out)]) == 0
+    page = out.read_text()
+    assert page.count("data:image/png;base64,") == 1 and "--records reps.jsonl" in page
+    assert len(re.findall(r"<tr class='rep'>", page)) == 9
+
+
+def test_bad_input_is_one_line(session_files, tmp_path: Path, capsys) -> None:
+    summary_path, records = session_files
+    cases = [
+        ([str(tmp_path / "nope.json")], "nope.json: no such file"),
+        ([str(records)], "not JSON"),
+        ([str(tmp_path / "x.json")], "not a session summary"),
+        ([str(summary_path), "--records", str(summary_path)], "line 1: not a per-frame record"),
+    ]
+    (tmp_path / "x.json").write_text('{"frames": 3}')
+    for args, message in cases:
+        assert main(["report", *args, "-o", str(tmp_path / "o.html")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and "Traceback" not in err
