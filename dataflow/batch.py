@@ -1,7 +1,9 @@
 """``dataflow batch``: one graph run per input, several at once, on Ray (this machine or a cluster).
 
 Each input runs in a Ray task that runs the ordinary threaded graph in a worker process; frames
-never leave the worker, only the run's one-line result does. Results are appended to a JSON-lines
+never leave the worker, only the run's one-line result does. How many run at once comes from the
+machine and the graph (``run_cores``, ``plan``): where one run already keeps every core busy, the
+inputs run one after another in this process, without Ray's start-up. Results are appended to a JSON-lines
 file as inputs finish (``input``, ``status``, ``error``, ``seconds``, ``summary``), so a rerun with
 the same file skips the inputs already done and Ctrl-C keeps every finished row. Ray retries a
 task whose worker or node died; the driver writes one row per input whatever happens.
@@ -15,12 +17,17 @@ import os
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import UserError
 from .node import CPUS_ENV
+
+if TYPE_CHECKING:
+    from .graph import Graph
 
 RETRIES = 3
 LIVE_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "/dev/video")
@@ -65,13 +72,15 @@ def done_inputs(results: Path) -> set[str]:
 
 
 def run_one(graph: str, param: str, value: str, sets: list[str], cpus: int, holder: Any = None) -> dict[str, Any]:
-    """Run ``graph`` with ``param=value`` in this process; the result row (never raises).
-    ``holder.runtime`` is set while it runs, so another thread can stop it."""
+    """Run ``graph`` with ``param=value`` in this process, told it has ``cpus`` cores (0: all);
+    the result row (never raises). ``holder.runtime`` is set while it runs, so another thread can
+    stop it."""
     from .errors import DataflowError
     from .graph import load_graph
     from .runtime import Runtime
 
-    os.environ[CPUS_ENV] = str(cpus)
+    if cpus:  # 0: the run has the whole machine (one after another in the driver), as dataflow run
+        os.environ[CPUS_ENV] = str(cpus)
     t0 = time.perf_counter()
     row: dict[str, Any] = {"input": value}
     try:
@@ -115,6 +124,66 @@ class LiveRun:
             self.runtime.request_stop("stop")
 
 
+def available_cores() -> int:
+    """Cores this process may run on (its affinity, which containers and taskset narrow)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run_cores(graph: Graph) -> int:
+    """Cores one run of ``graph`` keeps busy, from what its nodes declare:
+
+    - one for the graph's own threads: the Python stages take turns under the interpreter lock, and
+      native work on a node's own thread (a one-thread decoder, a model with one frame in flight)
+      overlaps them;
+    - a node that keeps N > 1 calls in flight (``max_in_flight``: a model's inference requests,
+      one stream each) runs them on N threads of their own;
+    - a source's decoder threads beyond the first (its ``threads`` param; 0, the decoder's own
+      choice, counts as one more).
+
+    The main job (two frames in flight, one decoder thread) keeps 3 busy: measured, it fills both
+    cores of a 2-core machine (1.8 cores), and wants about 2.7 where it has them."""
+    cores = 1
+    for spec in graph.nodes.values():
+        try:
+            in_flight = int(spec.cls(spec.name, spec.params).max_in_flight())
+        except Exception:  # a node that only knows after setup: no claim
+            in_flight = 1
+        if in_flight > 1:
+            cores += in_flight
+        threads = spec.params.get("threads")
+        if spec.cls.is_source() and isinstance(threads, int) and not isinstance(threads, bool):
+            cores += threads - 1 if threads > 0 else 1
+    return cores
+
+
+@dataclass
+class Plan:
+    """How a batch uses the CPUs it has: ``workers`` runs at once, each told it has ``cpus`` cores
+    (``DATAFLOW_CPUS``) and asking Ray for as many; ``local``: one after another in this process."""
+
+    workers: int
+    cpus: int
+    run_cores: int
+    local: bool = False
+
+
+def plan(cpus: int, cores_per_run: int, inputs: int, largest_node: int | None = None) -> Plan:
+    """The default for ``cpus`` CPUs (Ray's count: this machine's cores, or a cluster's in all) and
+    ``inputs`` runs that each keep ``cores_per_run`` busy: as many runs at once as fill the CPUs
+    (at least one), each given an equal share. On a cluster (``largest_node``: the most CPUs one
+    machine has) a run asks for what it keeps busy, within one machine, and Ray fits as many on each
+    machine as its CPUs hold."""
+    cpus, inputs = max(1, cpus), max(1, inputs)
+    if largest_node is not None:
+        share = max(1, min(cores_per_run, largest_node))
+        return Plan(workers=max(1, min(inputs, cpus // share)), cpus=share, run_cores=cores_per_run)
+    workers = max(1, min(inputs, cpus // cores_per_run))
+    return Plan(workers=workers, cpus=max(1, cpus // workers), run_cores=cores_per_run, local=workers == 1)
+
+
 @dataclass
 class BatchReport:
     ok: int = 0
@@ -124,6 +193,10 @@ class BatchReport:
     seconds: float = 0.0
     startup_s: float = 0.0
     interrupted: bool = False
+    workers: int = 0  # runs at once
+    cpus_per_run: int = 0  # the cores each run was told it has (0: all of this machine's)
+    run_cores: int = 0  # what one run of the graph keeps busy (run_cores)
+    on_ray: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -181,29 +254,48 @@ def batch(
     report = BatchReport(skipped=len(todo_all) - len(todo))
     if not todo:
         return report
-    workers = workers or (os.cpu_count() or 1)
-    t0 = time.perf_counter()
-    ray = start_ray(address, workers)
-    report.startup_s = time.perf_counter() - t0
-    cluster_cpus = int(ray.cluster_resources().get("CPU", workers))
-    # Each run gets the cores its share of the machine has: workers do not fight over them.
-    cpus = max(1, (os.cpu_count() or 1) // max(1, min(workers, len(todo)))) if not address else 1
-    task = ray.remote(num_cpus=1, max_retries=RETRIES, retry_exceptions=False)(run_one)
-    actor_class = ray.remote(num_cpus=1, max_concurrency=2)(LiveRun)
     graph_path = str(Path(graph).resolve()) if Path(graph).exists() else graph
+    report.run_cores = _graph_cores(graph, sets, param, todo[0], checked)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    stop = stop or threading.Event()
+    t0 = time.perf_counter()
+    if not workers and not address:
+        chosen = plan(available_cores(), report.run_cores, len(todo))
+        if chosen.local and not any(is_live(v) for v in todo):
+            # One run already keeps every core busy: Ray's start-up and a worker process per run
+            # would only be added on top of one after another.
+            report.workers = 1
+            try:
+                _run_here(graph_path, param, todo, sets, results, report, progress, stop)
+            finally:
+                report.seconds = time.perf_counter() - t0
+            return report
+    ray = start_ray(address, workers or available_cores())
+    report.startup_s = time.perf_counter() - t0
+    report.on_ray = True
+    if workers and not address:  # as asked: that many at once, the cores shared between them
+        chosen = Plan(workers=workers, cpus=max(1, available_cores() // workers), run_cores=report.run_cores)
+        ask = 1.0  # Ray was started with one CPU per worker
+    else:
+        cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
+        largest = max((int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")), default=1)
+        # A cluster: each run asks Ray for the cores it keeps busy (--workers is for this machine).
+        chosen = plan(cluster_cpus, report.run_cores, len(todo), largest_node=largest if address else None)
+        ask = float(chosen.cpus)
+    report.workers, report.cpus_per_run = chosen.workers, chosen.cpus
+    task = ray.remote(num_cpus=ask, max_retries=RETRIES, retry_exceptions=False)(run_one)
+    actor_class = ray.remote(num_cpus=ask, max_concurrency=2)(LiveRun)
     pending: dict[Any, str] = {}
     actors: dict[Any, Any] = {}  # live runs: result ref -> actor
     for value in todo:
         if is_live(value):
             actor = actor_class.remote()
-            ref = actor.run.remote(graph_path, param, value, sets, cpus)
+            ref = actor.run.remote(graph_path, param, value, sets, chosen.cpus)
             actors[ref] = actor
         else:
-            ref = task.remote(graph_path, param, value, sets, cpus)
+            ref = task.remote(graph_path, param, value, sets, chosen.cpus)
         pending[ref] = value
-    results.parent.mkdir(parents=True, exist_ok=True)
-    bar = _Progress(len(todo), cluster_cpus) if progress and sys.stderr.isatty() else None
-    stop = stop or threading.Event()
+    bar = _progress(len(todo), report, progress)
     try:
         with results.open("a", encoding="utf-8") as out:
 
@@ -221,8 +313,7 @@ def batch(
                     report.frames += int((row.get("summary") or {}).get("frames") or 0)
                 else:
                     report.failed += 1
-                if bar:
-                    bar.update(report.ok + report.failed, report.failed)
+                _advance(bar, report)
 
             try:
                 while pending and not stop.is_set():
@@ -245,8 +336,7 @@ def batch(
                 for ref in ready:
                     record(ref)
     finally:
-        if bar:
-            bar.close()
+        bar.close()
         report.seconds = time.perf_counter() - t0
         ray.shutdown()
     return report
@@ -257,36 +347,92 @@ def _ray_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
 
 
-class _Progress:
-    """inputs done / all on one stderr line (a terminal only)."""
+def _progress(total: int, report: BatchReport, progress: bool) -> Any:
+    """A progress bar over the inputs on stderr, shown on a terminal only."""
+    from tqdm import tqdm
 
-    def __init__(self, total: int, cpus: int) -> None:
-        self.total, self.cpus, self.t0 = total, cpus, time.perf_counter()
-        self.update(0, 0)
+    share = f" x {report.cpus_per_run} cores" if report.cpus_per_run else ""
+    return tqdm(
+        total=total,
+        unit="input",
+        desc=f"{report.workers} at once{share}",
+        file=sys.stderr,
+        disable=not (progress and sys.stderr.isatty()),
+        dynamic_ncols=True,
+    )
 
-    def update(self, done: int, failed: int) -> None:
-        width = 30
-        filled = int(width * done / max(1, self.total))
-        bad = f", {failed} failed" if failed else ""
-        sys.stderr.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} inputs{bad}, "
-            f"{time.perf_counter() - self.t0:.0f} s, {self.cpus} CPUs"
-        )
-        sys.stderr.flush()
 
-    def close(self) -> None:
-        sys.stderr.write("\n")
+def _advance(bar: Any, report: BatchReport) -> None:
+    if report.failed:
+        bar.set_postfix(failed=report.failed, refresh=False)
+    bar.update(1)
+
+
+def _graph_cores(graph: str, sets: list[str], param: str, first: str, checked: Graph) -> int:
+    """``run_cores`` of the graph as the first input makes it (a node may choose its type by the
+    input, a video decoder or a rendered athlete); the graph as checked if that input cannot load it."""
+    from .errors import DataflowError
+    from .graph import load_graph
+
+    try:
+        return run_cores(load_graph(graph, [*sets, f"{param}={first}"]))
+    except DataflowError:
+        return run_cores(checked)
+
+
+def _run_here(
+    graph: str, param: str, todo: list[str], sets: list[str], results: Path, report: BatchReport,
+    progress: bool, stop: threading.Event,
+) -> None:  # fmt: skip
+    """The inputs one after another in this process, each on a thread that ``stop`` or Ctrl-C
+    stops as it stops ``dataflow run``; a file stopped before its end gets no row (a rerun does it)."""
+    bar = _progress(len(todo), report, progress)
+    try:
+        with results.open("a", encoding="utf-8") as out, ThreadPoolExecutor(1, "batch-run") as pool:
+            for value in todo:
+                if stop.is_set():
+                    break
+                holder = LiveRun()
+                future = pool.submit(holder.run, graph, param, value, sets, 0)
+                row = None
+                try:
+                    while row is None:
+                        try:
+                            row = future.result(timeout=0.2)
+                        except FutureTimeout:
+                            if stop.is_set():
+                                holder.stop()
+                except KeyboardInterrupt:
+                    stop.set()
+                    holder.stop()
+                    row = future.result(timeout=STOP_WAIT_S)
+                if stop.is_set() and row.get("stopped"):
+                    break
+                out.write(json.dumps(row) + "\n")
+                out.flush()
+                if row["status"] == "ok":
+                    report.ok += 1
+                    report.frames += int((row.get("summary") or {}).get("frames") or 0)
+                else:
+                    report.failed += 1
+                _advance(bar, report)
+    finally:
+        bar.close()
+    report.interrupted = stop.is_set() and report.ok + report.failed < len(todo)
 
 
 def format_report(report: BatchReport, results: Path) -> str:
+    """The closing table on stderr."""
     rate = report.frames / report.seconds if report.seconds > 0 else 0.0
+    where = f" on Ray, {report.cpus_per_run} cores each" if report.on_ray else ", one after another in this process"
     lines = [
         f"{'inputs ok':18s} {report.ok}",
         f"{'inputs failed':18s} {report.failed}",
         f"{'already done':18s} {report.skipped}",
         f"{'frames':18s} {report.frames}",
         f"{'frames/s in all':18s} {rate:.1f}",
-        f"{'wall':18s} {report.seconds:.1f} s (Ray start {report.startup_s:.1f} s)",
+        f"{'runs at once':18s} {report.workers}{where} (one run keeps {report.run_cores} busy)",
+        f"{'wall':18s} {report.seconds:.1f} s" + (f" (Ray start {report.startup_s:.1f} s)" if report.on_ray else ""),
         f"{'results':18s} {results}",
     ]
     if report.interrupted:
