@@ -1,8 +1,11 @@
 """Scale-out benchmark: N inputs through graphs/reps.yaml one after another in one process, against
-``dataflow batch`` (Ray, started here) with 1 and 2 workers: wall time, aggregate frames/s, CPU
-per frame (the whole machine's, from /proc/stat: Ray's processes are not this one's children),
-Ray start-up time, per-input overhead; and the peak memory of all processes of a batch of 8 and of
-32 inputs (a light keypoints-only graph), which must not grow with the number of inputs.
+``dataflow batch`` with its default (runs at once from the cores and the graph; the target:
+speedup_default_workers >= 1.0) and on Ray (started here) with 1 and 2 workers: wall time,
+aggregate frames/s, CPU per frame (the whole machine's, from /proc/stat: Ray's processes are not
+this one's children), Ray start-up time, per-input overhead on Ray; and the peak memory of all
+processes of a batch of 8 and of 32 inputs (a light keypoints-only graph, 2 workers), which must
+not grow with the number of inputs. One after another runs before and after the batches, so that
+drifting load on a shared machine shows.
 
 Run: DATAFLOW_MODELS=../shared/models python bench/scale.py [--inputs 8] [--input synthetic:squat*2]
 """
@@ -77,7 +80,7 @@ def sequential(inputs: list[str], out: Path) -> dict:
 
 
 def batched(inputs: list[str], out: Path, workers: int, graph: Path = REPS, sets: list[str] | None = None) -> dict:
-    results = out / f"batch{workers}-{len(inputs)}.jsonl"
+    results = out / f"batch{workers}-{len(inputs)}-{graph.stem}.jsonl"
     results.unlink(missing_ok=True)
     peak = [0.0]
     stop = threading.Event()
@@ -92,6 +95,7 @@ def batched(inputs: list[str], out: Path, workers: int, graph: Path = REPS, sets
     t0, c0 = time.perf_counter(), machine_cpu_s()
     report = batch(str(graph), inputs, results, sets=[f"out={out / 'b.jsonl'}", *(sets or [])], workers=workers,
                    progress=False)  # fmt: skip
+    assert report.ok == len(inputs), f"{report.failed} inputs failed: see {results}"
     wall, cpu = time.perf_counter() - t0, machine_cpu_s() - c0
     stop.set()
     sampler.join()
@@ -99,7 +103,10 @@ def batched(inputs: list[str], out: Path, workers: int, graph: Path = REPS, sets
     run_s = sum(r["seconds"] for r in rows)
     frames = report.frames
     return {
-        "workers": workers,
+        "workers": report.workers,
+        "on_ray": report.on_ray,
+        "cpus_per_run": report.cpus_per_run,
+        "run_cores": report.run_cores,
         "inputs": len(inputs),
         "ok": report.ok,
         "wall_s": round(wall, 2),
@@ -132,10 +139,14 @@ def main() -> None:
             inputs = [f"{args.input},rest*{0.1 * (i + 1):.1f}s" for i in range(args.inputs)]  # distinct, all alike
         seq = sequential(inputs, out)
         print(f"sequential: {seq}", file=sys.stderr)
+        default = batched(inputs, out, 0)
+        print(f"batch default: {default}", file=sys.stderr)
         one = batched(inputs, out, 1)
         print(f"batch 1 worker: {one}", file=sys.stderr)
         two = batched(inputs, out, 2)
         print(f"batch 2 workers: {two}", file=sys.stderr)
+        seq_after = sequential(inputs, out)
+        print(f"sequential again: {seq_after}", file=sys.stderr)
         light = out / "light.yaml"
         light.write_text(
             f"include: {ROOT / 'graphs' / 'parts' / 'workout_stages.yaml'}\n"
@@ -150,17 +161,24 @@ def main() -> None:
         print(
             f"memory: 8 inputs {memory[8]['peak_rss_mb']} MB, 32 inputs {memory[32]['peak_rss_mb']} MB", file=sys.stderr
         )
-    per_input = (one["wall_s"] - one["ray_startup_s"] - seq["wall_s"]) / len(inputs)
+    # Ray with one worker against one after another here: what each input costs on top.
+    seq_wall = (seq["wall_s"] + seq_after["wall_s"]) / 2
+    per_input = (one["wall_s"] - one["ray_startup_s"] - seq_wall) / len(inputs)
+    seq_fps = (seq["fps"] + seq_after["fps"]) / 2
     doc = {
         "bench": "scale",
         "cores": os.cpu_count(),
         "inputs": len(inputs),
         "input": args.input,
         "sequential": seq,
+        "sequential_again": seq_after,
+        "batch_default": default,
         "batch_1_worker": one,
         "batch_2_workers": two,
-        "speedup_default_workers": round(two["fps"] / seq["fps"], 3),
-        "speedup_after_startup": round(two["fps_after_startup"] / seq["fps"], 3),
+        "speedup_default_workers": round(default["fps"] / seq_fps, 3),
+        "speedup_default_range": [round(default["fps"] / f, 3) for f in sorted((seq["fps"], seq_after["fps"]))][::-1],
+        "speedup_2_workers": round(two["fps"] / seq_fps, 3),
+        "speedup_2_workers_after_startup": round(two["fps_after_startup"] / seq_fps, 3),
         "ray_startup_s": two["ray_startup_s"],
         "per_input_overhead_s": round(per_input, 3),
         "peak_rss_mb": {"8_inputs": memory[8]["peak_rss_mb"], "32_inputs": memory[32]["peak_rss_mb"]},
