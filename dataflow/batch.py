@@ -243,6 +243,8 @@ def batch(
     Ray tasks; cameras and streams (``is_live``) as actors that run until ``stop`` is set (or Ctrl-C)."""
     from .graph import load_graph
 
+    if workers < 0:
+        raise UserError(f"batch: --workers must be 0 (choose from the cores and the graph) or more, not {workers}")
     sets = list(sets or [])
     checked = load_graph(graph, sets)  # a broken graph is one error, not one per input
     if param not in checked.params:

@@ -65,7 +65,7 @@ def cmd_graphs(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    """Run a graph once per input on Ray; one JSON line per finished input."""
+    """Run a graph once per input (on Ray, or here one after another); one JSON line per finished input."""
     from .batch import batch, format_report
 
     results = Path(args.results)
@@ -193,7 +193,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override for every run")
     p.add_argument("--param", default="input", help="the graph param each input is given to (default: input)")
     p.add_argument("--results", default="results.jsonl", help="JSON lines, appended; rerun to resume")
-    p.add_argument("--workers", type=int, default=0, help="runs at once on this machine (default: its cores)")
+    p.add_argument(
+        "--workers", type=int, default=0,
+        help="runs at once on this machine, on Ray (default: its cores over the cores one run keeps busy)",
+    )  # fmt: skip
     p.add_argument("--ray", metavar="ADDRESS", help="join a Ray cluster: auto, ray://host:port or host:port")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     handlers["batch"] = cmd_batch

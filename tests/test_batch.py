@@ -362,3 +362,10 @@ def test_the_progress_bar_shows_on_a_terminal_only(tmp_path: Path, monkeypatch) 
         results = tmp_path / f"r{tty}.jsonl"
         assert batch(str(graph), ["a", "b"], results).ok == 2
         assert ("2/2" in err.getvalue()) is expected, err.getvalue()
+
+
+def test_negative_workers_are_one_line(tmp_path: Path, capsys) -> None:
+    graph = session_graph(tmp_path)
+    assert main(["batch", str(graph), "squat*2", "--workers", "-1", "--results", str(tmp_path / "r.jsonl")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--workers" in err[0]
