@@ -10,7 +10,8 @@ from .graph import Graph, load_graph
 from .node import In, Node, Out, Sample
 from .params import REQUIRED, Param
 from .runtime import RunResult, Runtime
-from .session import Result, Session, open
+from .session import Result, Session
+from .session import open as open  # dataflow.open; not in __all__, so `import *` keeps the builtin
 from .types import ANY, EVENT, FRAME, KEYPOINTS, RECORD, ROI, SCALAR, TENSOR, TENSORS, KeypointsType, PortType
 
 __all__ = [
@@ -43,7 +44,6 @@ __all__ = [
     "Session",
     "UserError",
     "load_graph",
-    "open",
     "run",
 ]
 

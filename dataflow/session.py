@@ -458,14 +458,14 @@ def _reads(
 ) -> dict[str, tuple[str, str]]:
     """Result name -> (node, port) of every port the app reads."""
     if read is None:
-        # What the graph's own sinks take, each port once.
+        # What the graph's own sinks take, each port once; not the app's own input back.
         wanted: list[tuple[str, str]] = []
         for name in graph.order:
             spec = graph.nodes[name]
             if spec.cls.outputs or name == feed:
                 continue
             for e in spec.inputs.values():
-                if not e.feedback and (e.src, e.src_port) not in wanted:
+                if not e.feedback and e.src != feed and (e.src, e.src_port) not in wanted:
                     wanted.append((e.src, e.src_port))
         if not wanted:
             raise GraphError(f"graph '{graph.name}' has no sink to read from: name the ports, read='node.port'", WHERE)

@@ -223,6 +223,22 @@ def test_graph_and_node_params_as_keywords(graph_file) -> None:
 # -- the pose graphs -----------------------------------------------------------------------
 
 
+def test_every_built_in_graph_with_a_sink_is_fed_and_read_without_a_copy() -> None:
+    from dataflow.library import builtin_graphs
+    from dataflow.session import embed
+
+    fed = {}
+    for name, path in builtin_graphs().items():
+        if name == "pose_pipeline":  # a part for others to include: no sink of its own
+            continue
+        graph, inputs, outputs = embed(dataflow.load_graph(path), None, None)
+        assert graph.nodes["app"].input_types["keypoints"].name == "keypoints", name
+        assert "frame" not in outputs  # the app's own frames are not handed back
+        fed[name] = inputs
+    assert fed["reps"] == fed["pose"] == fed["reps_live"] == fed["record"] == ["frame"]
+    assert fed["replay"] == ["keypoints"]
+
+
 SESSION = "squat*5,rest*3s,push-up*4"
 
 
