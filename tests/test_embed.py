@@ -165,6 +165,32 @@ def test_an_exception_in_the_with_block_stops_every_thread(graph_file) -> None:
         session.push(1.0)
 
 
+def test_a_sink_that_would_linger_is_closed_with_the_session(graph_file) -> None:
+    # A live view stays up after its stream ends until the run is stopped: close stops it.
+    g = graph_file(
+        "nodes:\n  src: {type: counter}\n  a: {type: passthrough, inputs: {value: src.value}}\n"
+        "  view: {type: 'testnodes:Linger', inputs: {value: a.value}, params: {seconds: .inf}}\n"
+    )
+    with dataflow.open(g) as session:
+        got = [r["value"] for r in session.map([1.0, 2.0, 3.0])]
+    assert got == [1.0, 2.0, 3.0]
+    view = session.graph.nodes["view"].instance
+    assert view.ended_at is not None and view.closed_at is not None
+    assert engine_threads() == []
+
+
+def test_results_of_a_node_with_several_in_flight_come_in_push_order(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: counter}\n"
+        "  d: {type: 'testnodes:AsyncDouble', inputs: {value: src.value}, params: {in_flight: 4}}\n"
+        "  out: {type: discard, inputs: {value: d.value}}\n"
+    )
+    values = [i + 0.5 for i in range(200)]  # AsyncDouble fails on 13.0 only
+    with dataflow.open(g) as session:
+        got = list(session.map(values))
+    assert [r["value"] for r in got] == [2 * v for v in values] and [r.index for r in got] == list(range(200))
+
+
 def test_feeding_a_middle_node_leaves_out_what_came_before_it(graph_file) -> None:
     with dataflow.open(chain(graph_file), feed="slow", read=["slow.value", "slow.value"]) as session:
         assert set(session.graph.nodes) == {"slow", "out", "app"}  # src and a have no use now
