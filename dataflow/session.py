@@ -453,9 +453,7 @@ def _feed_node(graph: Graph, feed: str | None) -> str:
     return sources[0]
 
 
-def _reads(
-    graph: Graph, read: str | Sequence[str] | Mapping[str, str] | None, feed: str
-) -> dict[str, tuple[str, str]]:
+def _reads(graph: Graph, read: str | Sequence[str] | Mapping[str, str] | None, feed: str) -> dict[str, tuple[str, str]]:
     """Result name -> (node, port) of every port the app reads."""
     if read is None:
         # What the graph's own sinks take, each port once; not the app's own input back.

@@ -82,6 +82,7 @@ class Bout:
     thresholds: list[dict[str, Any]] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
+    too_fast: int = 0  # cycles through the states too quick to be reps (the workout's min_rep_time)
 
 
 @dataclass
@@ -162,6 +163,7 @@ def reduce_records(rows: Iterable[dict[str, Any]]) -> Records:
             bout = bouts[key] = Bout(number + 1, exercise)
         if plot and bout.metric is None:
             bout.metric, bout.thresholds = plot.get("metric"), list(plot.get("thresholds") or [])
+        bout.too_fast = max(bout.too_fast, int(row.get("not_counted_too_fast") or 0))
         value = (row.get("metrics") or {}).get(bout.metric) if bout.metric else None
         if isinstance(value, (int, float)):
             bout.times.append(t)
@@ -347,6 +349,7 @@ def render(summary: dict[str, Any], records: Records | None, title: str) -> tupl
         ("seconds", f"{_num(summary.get('duration')):.0f}"),
         ("mean energy", summary.get("mean_energy")),
         ("peak energy", summary.get("peak_energy")),
+        *((("seconds held", f"{_num(summary['hold_seconds']):.1f}"),) if "hold_seconds" in summary else ()),
     ):
         parts.append(f"<div><b>{e(str(value if value is not None else '-'))}</b>{label}</div>")
     parts.append("</div><h2>Exercises</h2><table><tr><th>exercise</th><th>reps</th><th>bouts</th><th>seconds</th></tr>")
@@ -388,8 +391,11 @@ def _decided(bout: Bout) -> str:
         f"{e(str(th.get('state')))} when {e(str(bout.metric))} {e(str(th.get('op', '')))} {_num(th.get('value')):g}"
         for th in bout.thresholds
     )
-    return f"Bout {bout.number}, {e(bout.exercise)}: states decided on <b>{e(str(bout.metric))}</b>" + (
-        f": {rules}" if rules else ""
+    fast = f"; {bout.too_fast} cycles too fast to count as reps" if bout.too_fast else ""
+    return (
+        f"Bout {bout.number}, {e(bout.exercise)}: states decided on <b>{e(str(bout.metric))}</b>"
+        + (f": {rules}" if rules else "")
+        + fast
     )
 
 
