@@ -253,10 +253,11 @@ class Session:
 
     @property
     def capacity(self) -> int:
-        """At most this many pushes are ever held unread (queued, in the graph or as results):
-        what a slow reader costs in memory."""
+        """At most this many pushes are ever held unread (queued, in the graph, waiting as results
+        or taken by ``results()`` and still in the app's hands): what a slow reader costs in memory."""
         ex = self._exchange
-        return ex.feed_size + _graph_capacity(self._runtime) + ex.results_size
+        # A reader's batch (up to results_size) is out of the queue while the queue fills again.
+        return ex.feed_size + _graph_capacity(self._runtime) + 2 * ex.results_size
 
     @property
     def closed(self) -> bool:
