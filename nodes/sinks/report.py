@@ -401,7 +401,7 @@ def _decided(bout: Bout) -> str:
 
 def _gates_table(spans: list[Span]) -> str:
     if not spans:
-        return "<p>The person was in position throughout every exercise.</p>"
+        return "<p>Once each exercise was named, the person was in position throughout.</p>"
     total = sum(s.seconds for s in spans)
     rows = "".join(
         f"<tr><td>{html.escape(s.label)}</td><td>{s.start:.1f}</td><td>{s.end:.1f}</td><td>{s.seconds:.1f}</td></tr>"
