@@ -78,6 +78,7 @@ if (SHARED / "models").is_dir():
 from dataflow import UserError, load_graph  # noqa: E402
 from dataflow.cli import main as dataflow_main  # noqa: E402
 from dataflow.graph import GraphError  # noqa: E402
+from dataflow.node import CPUS_ENV  # noqa: E402
 from dataflow.runtime import Runtime  # noqa: E402
 from nodes.counting import spec  # noqa: E402
 from nodes.pose import zoo  # noqa: E402
@@ -278,6 +279,9 @@ def settings(cache_dir: Path = CACHE, overrides: Sequence[str] = ()) -> dict[str
         ROOT / "nodes" / "video.py",
         ROOT / "nodes" / "recording" / "recording.py",
     ]
+    # Inference threads follow DATAFLOW_CPUS when pose.threads is 0; keyed only when set, so the
+    # usual run's key does not change.
+    cpus = os.environ.get(CPUS_ENV)
     libs = ("openvino", "onnxruntime", "opencv-python-headless", "opencv-python", "numpy", "numba")
     return {
         "format": RECORD_FORMAT,
@@ -288,6 +292,7 @@ def settings(cache_dir: Path = CACHE, overrides: Sequence[str] = ()) -> dict[str
         "models": models,
         "code": _sha256_files(code),
         "libraries": {d: _version(d) for d in libs},
+        **({"cpus": cpus} if cpus else {}),
     }
 
 
@@ -328,7 +333,10 @@ def record(
     if result.exit_code != 0:
         partial.unlink(missing_ok=True)
         raise RuntimeError(f"{path}: the pose stages failed: {result.failure}")
-    presence = [float(m["presence"]) for m in recording.read(partial)]
+    try:
+        presence = [float(m["presence"]) for m in recording.read(partial)]
+    except (TypeError, KeyError, ValueError) as exc:  # kept for a look: it should never happen
+        raise RuntimeError(f"{path}: the recording {partial} does not read back: {exc!r}") from None
     os.replace(partial, out)
     meta = {
         **_clip_id(path),
