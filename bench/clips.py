@@ -15,7 +15,9 @@ clips with a known count, with the true exercise and with ``auto``, and ``recogn
 clips whose recognized exercise (the session's main one) is the true one. With ``auto`` a clip's
 count is the reps credited to the true exercise: a wrong name counts nothing for the person.
 Per clip: frames, share of frames with a person, both counts, what was recognized and when, and
-the most common reason frames did not count. One JSON object is the last line.
+the most common reason frames did not count; ``?`` after a true count (``last_may_not_finish``):
+its last rep marker starts under half the markers' median spacing before the clip ends, so that
+rep may not finish in the clip. One JSON object is the last line.
 
 Cost: the pose model's output does not depend on the exercise, so each clip goes through the pose
 stages once (``graphs/pose_pipeline.yaml``, exactly as ``graphs/reps.yaml`` runs them) and its
@@ -51,8 +53,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.metadata
+import itertools
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -129,6 +133,9 @@ class Clip:
     label: str  # the exercise as the label spells it
     workout: str
     true: int | None  # None: no known count (recognition only)
+    # Rep markers only (workouttracker): the last marked rep starts this close to the clip's end,
+    # under half the median spacing of its markers, so it may not finish (the README warns of it).
+    last_may_not_finish: bool | None = None
 
 
 # Bumped when what the recorder writes changes, so older caches are not read as the new format.
@@ -199,7 +206,12 @@ def labelled_clips(folders: Iterable[str] | None = None, videos: Path = VIDEOS) 
             else:
                 true = int(label["reps"])
             workout = workout_for(str(label["exercise"]), f"{labels}: {file}")
-            clips.append(Clip(folder.name, file, path, str(label["exercise"]), workout, true))
+            starts = label.get("rep_start_frames") or []
+            tail = None
+            if len(starts) >= 2 and label.get("frames"):
+                spacing = statistics.median(b - a for a, b in itertools.pairwise(starts))
+                tail = int(label["frames"]) - starts[-1] < spacing / 2
+            clips.append(Clip(folder.name, file, path, str(label["exercise"]), workout, true, tail))
     return clips
 
 
@@ -556,6 +568,7 @@ def main(argv: list[str] | None = None) -> int:
             "exercise": clip.label,
             "workout": clip.workout,
             "true": clip.true,
+            "last_may_not_finish": clip.last_may_not_finish,
             "frames": rec["frames"],
             "found": round(rec["found"] / rec["frames"], 3) if rec["frames"] else 0.0,
             "pose_seconds": rec["pose_seconds"],
@@ -587,7 +600,8 @@ def main(argv: list[str] | None = None) -> int:
         mark = "" if a["recognized"] == r["workout"] else " x"
         t = r["true_exercise"]
         gate = f"{t['not_in_position']:.2f} {t['gate']}" if t["gate"] else ""
-        print(f"{r['folder']:15s} {r['clip'][:48]:48s} {r['workout']:18s} {fmt(r['true']):>4s} "
+        true = fmt(r["true"]) + ("?" if r["last_may_not_finish"] else "")
+        print(f"{r['folder']:15s} {r['clip'][:48]:48s} {r['workout']:18s} {true:>4s} "
               f"{t['counted']:4d} {a['counted']:4d} {r['found']:5.2f}  "
               f"{(str(a['recognized']) + mark + ' (' + first + ')')[:32]:32s} {gate[:40]}")  # fmt: skip
     print()
