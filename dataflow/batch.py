@@ -11,6 +11,7 @@ task whose worker or node died; the driver writes one row per input whatever hap
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -388,9 +389,17 @@ def _run_here(
 ) -> None:  # fmt: skip
     """The inputs one after another in this process, each on a thread that ``stop`` or Ctrl-C
     stops as it stops ``dataflow run``; a file stopped before its end gets no row (a rerun does it)."""
-    bar = _progress(len(todo), report, progress)
+    bar = _progress(len(todo), report, progress)  # writes to the stderr of now, not to the redirect
     try:
-        with results.open("a", encoding="utf-8") as out, ThreadPoolExecutor(1, "batch-run") as pool:
+        # What the runs print goes nowhere, as on Ray (log_to_driver off): one line per input from
+        # a session node, or a video's own progress bar, would break up the batch's bar.
+        with (
+            results.open("a", encoding="utf-8") as out,
+            ThreadPoolExecutor(1, "batch-run") as pool,
+            open(os.devnull, "w") as quiet,
+            contextlib.redirect_stdout(quiet),
+            contextlib.redirect_stderr(quiet),
+        ):
             for value in todo:
                 if stop.is_set():
                     break
