@@ -409,11 +409,12 @@ def clip_poses(
 # ----------------------------------------------------------------------------------- counting
 
 
-def count(recording_path: str | Path, exercise: str) -> dict[str, Any]:
+def count(recording_path: str | Path, exercise: str, overrides: Sequence[str] = ()) -> dict[str, Any]:
     """Count a recording through graphs/replay.yaml with ``exercise`` (a workout or ``auto``):
     the summary's exercise, reps and reps per exercise, the first decision, why frames did not count."""
     with tempfile.TemporaryDirectory() as tmp:
         sets = [f"recording={recording_path}", f"exercise={exercise}", f"out={tmp}/reps.jsonl", "session.print=false"]
+        sets += overrides
         runtime = Runtime(load_graph(ROOT / "graphs" / "replay.yaml", sets))
         runtime.setup()
         result = runtime.run(handle_signals=False)
@@ -444,11 +445,11 @@ def count(recording_path: str | Path, exercise: str) -> dict[str, Any]:
     }
 
 
-def count_clip(job: tuple[Clip, str]) -> dict[str, Any]:
+def count_clip(job: tuple[Clip, str, Sequence[str]]) -> dict[str, Any]:
     """Both counts of one recorded clip: with its true exercise and with ``auto``."""
-    clip, rec_path = job
-    truth = count(rec_path, clip.workout)
-    auto = count(rec_path, "auto")
+    clip, rec_path, overrides = job
+    truth = count(rec_path, clip.workout, overrides)
+    auto = count(rec_path, "auto", overrides)
     return {
         "true_exercise": {"counted": truth["reps"], "not_in_position": truth["not_in_position"], "gate": truth["gate"]},
         "auto": {
@@ -539,6 +540,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--verify", action="store_true", help="also run reps.yaml on the top-level clips' files and compare"
     )
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a graph param as dataflow run --set does (recognize.model=FILE)")  # fmt: skip
     args = ap.parse_args(argv)
     if not args.videos.is_dir():
         fail(f"{args.videos}: no such folder (the labelled clips are in ../shared/videos)")
@@ -553,9 +556,8 @@ def main(argv: list[str] | None = None) -> int:
         with ProcessPoolExecutor(jobs) as pool:
             recs = list(pool.map(record_clip, [(c, args.cache, not args.no_cache, key) for c in clips], chunksize=1))
             t_pose = time.perf_counter() - t0
-            counts = list(
-                pool.map(count_clip, [(c, r["recording"]) for c, r in zip(clips, recs, strict=True)], chunksize=1)
-            )
+            count_jobs = [(c, r["recording"], args.set) for c, r in zip(clips, recs, strict=True)]
+            counts = list(pool.map(count_clip, count_jobs, chunksize=1))
     except UserError as exc:
         fail(str(exc))
     t_count = time.perf_counter() - t0 - t_pose

@@ -39,7 +39,7 @@ from nodes.recording import pose_arrays  # noqa: E402
 
 
 def recognize_one(job: tuple) -> dict:
-    cls, name, true, workout, path, fps, among = job
+    cls, name, true, workout, path, fps, overrides = job
     frames = len(pose_arrays.load(path))
     row = {"class": cls, "name": name, "true": true, "workout": workout, "frames": frames}
     if frames == 0:
@@ -47,8 +47,7 @@ def recognize_one(job: tuple) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         sets = [f"recording={path}", "exercise=auto", f"out={tmp}/reps.jsonl", f"source.fps={fps}"]
         sets.append("session.print=false")
-        if among:
-            sets.append(f"recognize.among={among}")
+        sets += overrides
         runtime = Runtime(load_graph(ROOT / "graphs" / "replay.yaml", sets))
         runtime.setup()
         result = runtime.run(handle_signals=False)
@@ -171,6 +170,8 @@ def main() -> None:
     ap.add_argument("--fps", type=float, default=30.0, help="frame rate of the sequences")
     ap.add_argument("--among", default="", help="candidate workouts (default: every workout)")
     ap.add_argument("--classes", default="", help="comma-separated classes (default: all)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a graph param, as dataflow run --set does (e.g. recognize.model=FILE)")  # fmt: skip
     args = ap.parse_args()
 
     roots = [Path(d) for d in args.dataset] if args.dataset else default_datasets()
@@ -178,7 +179,8 @@ def main() -> None:
         raise SystemExit("no pose sets under ../shared/poses (give --dataset DIR)")
     wanted = set(filter(None, args.classes.split(",")))
     labelled = [r for root in roots for r in read_labels(root, "test.csv", wanted)]
-    jobs = [(r["class"], r["name"], r["true"], r["workout"], r["path"], args.fps, args.among) for r in labelled]
+    overrides = [*args.set, *([f"recognize.among={args.among}"] if args.among else [])]
+    jobs = [(r["class"], r["name"], r["true"], r["workout"], r["path"], args.fps, overrides) for r in labelled]
 
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max(1, args.workers)) as pool:
