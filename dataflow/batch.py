@@ -3,10 +3,10 @@
 Each input runs in a Ray task that runs the ordinary threaded graph in a worker process; frames
 never leave the worker, only the run's one-line result does. How many run at once comes from the
 machine and the graph (``run_cores``, ``plan``): where one run already keeps every core busy, the
-inputs run one after another in this process, without Ray's start-up. Results are appended to a JSON-lines
-file as inputs finish (``input``, ``status``, ``error``, ``seconds``, ``summary``), so a rerun with
-the same file skips the inputs already done and Ctrl-C keeps every finished row. Ray retries a
-task whose worker or node died; the driver writes one row per input whatever happens.
+inputs run one after another in this process, without Ray's start-up. Results are appended to a
+JSON-lines file as inputs finish (``input``, ``status``, ``error``, ``seconds``, ``summary``), so a
+rerun with the same file skips the inputs already done and Ctrl-C keeps every finished row. Ray
+retries a task whose worker or node died; the driver writes one row per input whatever happens.
 """
 
 from __future__ import annotations
@@ -144,8 +144,8 @@ def run_cores(graph: Graph) -> int:
     - a source's decoder threads beyond the first (its ``threads`` param; 0, the decoder's own
       choice, counts as one more).
 
-    The main job (two frames in flight, one decoder thread) keeps 3 busy: measured, it fills both
-    cores of a 2-core machine (1.8 cores), and wants about 2.7 where it has them."""
+    The main job (two frames in flight, one decoder thread) keeps 3 busy; measured, it keeps both
+    cores of a 2-core machine busy (1.8 cores, 19 CPU-ms a frame, 14 of them in the model)."""
     cores = 1
     for spec in graph.nodes.values():
         try:
@@ -187,6 +187,8 @@ def plan(cpus: int, cores_per_run: int, inputs: int, largest_node: int | None = 
 
 @dataclass
 class BatchReport:
+    """What a batch did: rows by status, frames, wall time and how it ran the inputs."""
+
     ok: int = 0
     failed: int = 0
     skipped: int = 0
@@ -287,7 +289,9 @@ def batch(
         ask = float(chosen.cpus)
     report.workers, report.cpus_per_run = chosen.workers, chosen.cpus
     task = ray.remote(num_cpus=ask, max_retries=RETRIES, retry_exceptions=False)(run_one)
-    actor_class = ray.remote(num_cpus=ask, max_concurrency=2)(LiveRun)
+    # A camera or stream runs until stopped: here it asks for no CPU, so that it neither waits for
+    # files nor holds them up (it is paced by its source); on a cluster one, to spread them out.
+    actor_class = ray.remote(num_cpus=min(ask, 1.0) if address else 0, max_concurrency=2)(LiveRun)
     pending: dict[Any, str] = {}
     actors: dict[Any, Any] = {}  # live runs: result ref -> actor
     for value in todo:
