@@ -15,7 +15,9 @@ clips with a known count, with the true exercise and with ``auto``, and ``recogn
 clips whose recognized exercise (the session's main one) is the true one. With ``auto`` a clip's
 count is the reps credited to the true exercise: a wrong name counts nothing for the person.
 Per clip: frames, share of frames with a person, both counts, what was recognized and when, and
-the most common reason frames did not count; ``?`` after a true count (``last_may_not_finish``):
+the most common reason frames did not count, and with ``auto`` the recognizer's state at the clip's
+end (the reps each candidate's background counter counted, the leading confidences and the true
+exercise's: why a clip was misnamed or not named); ``?`` after a true count (``last_may_not_finish``):
 its last rep marker starts under half the markers' median spacing before the clip ends, so that
 rep may not finish in the clip. One JSON object is the last line.
 
@@ -436,6 +438,7 @@ def count(recording_path: str | Path, exercise: str, overrides: Sequence[str] = 
                     gates[rec.get("gate") or "no exercise named"] += 1
     s = result.summary
     return {
+        "evidence": _evidence(runtime) if exercise == "auto" else None,
         "exercise": s.get("exercise"),
         "reps": int(s.get("reps") or 0),
         "exercises": {k: v["reps"] for k, v in (s.get("exercises") or {}).items()},
@@ -443,6 +446,20 @@ def count(recording_path: str | Path, exercise: str, overrides: Sequence[str] = 
         "not_in_position": round(blocked / frames, 3) if frames else None,
         "gate": gates.most_common(1)[0][0] if gates else None,
     }
+
+
+def _evidence(runtime: Runtime) -> dict[str, Any] | None:
+    """What the recognizer held at the clip's end (its last bout): the reps each candidate's own
+    counter counted in the background, and each candidate's confidence. Read from the finished
+    run's recognize node, so why a clip was misnamed or not named shows without a second pass;
+    None when the graph has no such node or its internals have moved."""
+    try:
+        recognizer = runtime.workers["recognize"].nodes()[0].recognizer
+        scores = recognizer.scores()
+        reps = dict(recognizer.bout.reps) if recognizer.bout is not None else {}
+    except (AttributeError, KeyError, IndexError):
+        return None
+    return {"reps": reps, "scores": {k: round(v, 3) for k, v in sorted(scores.items(), key=lambda kv: -kv[1])}}
 
 
 def count_clip(job: tuple[Clip, str, Sequence[str]]) -> dict[str, Any]:
@@ -458,7 +475,21 @@ def count_clip(job: tuple[Clip, str, Sequence[str]]) -> dict[str, Any]:
             "counted": auto["exercises"].get(clip.workout, 0),
             "exercises": auto["exercises"],
             "first_decision": auto["first"],
+            **_evidence_row(auto["evidence"], clip.workout),
         },
+    }
+
+
+def _evidence_row(evidence: dict[str, Any] | None, workout: str) -> dict[str, Any]:
+    """The recognizer's end state, short: background reps, the three leading confidences and the
+    true exercise's."""
+    if evidence is None:
+        return {}
+    scores = evidence["scores"]
+    return {
+        "background_reps": evidence["reps"],
+        "leading": dict(list(scores.items())[:3]),
+        "true_confidence": scores.get(workout),
     }
 
 
@@ -625,6 +656,15 @@ def main(argv: list[str] | None = None) -> int:
     for f in folders:
         line(f, kinds[f], per_folder[f])
     line("pooled", "", pooled)
+    misses = [r for r in rows if r["auto"]["recognized"] != r["workout"]]
+    if misses and "leading" in misses[0]["auto"]:
+        print("\nnot recognized, the recognizer at the clip's end (confidence; reps its background counters counted):")
+        for r in misses:
+            a = r["auto"]
+            lead = ", ".join(f"{k} {v:.2f}" for k, v in a["leading"].items())
+            reps = ", ".join(f"{k} {v}" for k, v in sorted(a["background_reps"].items(), key=lambda kv: -kv[1])[:4])
+            print(f"  {r['clip'][:40]:40s} {r['workout']:17s} -> {a['recognized']!s:12s} "
+                  f"true {a['true_confidence']:.2f}; {lead}; reps: {reps or 'none'}")  # fmt: skip
     for name, v in verified.items():
         said = [
             f"{m} file {x['file']} recording {x['recording']} {'same' if x['same'] else 'DIFFERENT'}"
