@@ -244,16 +244,24 @@ def batch(
 ) -> BatchReport:
     """Run ``graph`` once per input; append a row per finished input to ``results``. Files run as
     Ray tasks; cameras and streams (``is_live``) as actors that run until ``stop`` is set (or Ctrl-C)."""
+    from .errors import GraphError
     from .graph import load_graph
 
     if workers < 0:
         raise UserError(f"batch: --workers must be 0 (choose from the cores and the graph) or more, not {workers}")
     sets = list(sets or [])
-    checked = load_graph(graph, sets)  # a broken graph is one error, not one per input
+    todo_all = expand_inputs(inputs)
+    try:
+        checked = load_graph(graph, sets)  # a broken graph is one error, not one per input
+    except GraphError:
+        if not todo_all:
+            raise
+        # A --set for a node the input chooses (source.max_frames of a video, where the graph's
+        # default input is the rendered athlete) holds once an input is given.
+        checked = load_graph(graph, [*sets, f"{param}={todo_all[0]}"])
     if param not in checked.params:
         known = ", ".join(checked.params) or "none"
         raise UserError(f"batch: graph {graph} has no param '{param}' to give each input to (its params: {known})")
-    todo_all = expand_inputs(inputs)
     done = done_inputs(results)
     todo = [i for i in todo_all if i not in done]
     report = BatchReport(skipped=len(todo_all) - len(todo))

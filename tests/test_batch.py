@@ -369,3 +369,20 @@ def test_negative_workers_are_one_line(tmp_path: Path, capsys) -> None:
     assert main(["batch", str(graph), "squat*2", "--workers", "-1", "--results", str(tmp_path / "r.jsonl")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--workers" in err[0]
+
+
+def test_a_set_for_a_node_the_input_chooses_holds(tmp_path: Path, monkeypatch) -> None:
+    # The graph's default input makes `src` a counter, which has no `every`; the inputs make it Ticks.
+    spans_graph(tmp_path)
+    graph = tmp_path / "choose.yaml"
+    graph.write_text(
+        "params: {input: '5'}\nnodes:\n"
+        "  src:\n    choose: '${input}'\n    cases:\n"
+        "      - {match: 'tick-*', type: 'spans:Ticks', params: {label: '${input}', ticks: 2}}\n"
+        "      - {type: counter, params: {count: 3}}\n"
+        "  sink: {type: 'spans:Spans', inputs: {value: src.value}}\n"
+    )
+    monkeypatch.setattr(batch_module, "available_cores", lambda: 1)
+    results = tmp_path / "r.jsonl"
+    report = batch(str(graph), ["tick-a", "tick-b"], results, sets=["src.every=0.01"], progress=False)
+    assert report.ok == 2 and [r["summary"]["frames"] for r in rows_of(results)] == [2, 2]
