@@ -14,7 +14,7 @@ from dataflow import GraphError, Packet
 from dataflow.cli import main
 from nodes.athlete.motion import Take, keypoints_sequence
 from nodes.counting import spec
-from nodes.counting.calibration import RangeTracker, RunningMedian
+from nodes.counting.calibration import Agreement, RangeTracker, RunningMedian
 from nodes.counting.reps import RepCounter
 from nodes.recording import pose_arrays
 
@@ -198,6 +198,50 @@ def test_a_counter_calibrated_on_frames_starts_with_the_range_they_show() -> Non
     assert seeded.metrics.calibration() == learned.metrics.calibration()
     # Only the ranges are seeded: the rep machine and the smoothing start afresh.
     assert seeded.reps == 0 and seeded.metrics.last_t is None
+
+
+def test_agreement_reads_together_against_and_unknown() -> None:
+    t = np.arange(0, 20, 1 / 30)
+    wave = np.sin(2 * np.pi * 0.5 * t)
+    noise = np.random.default_rng(0).normal(size=t.size)
+    for other, low, high in ((2 * wave + 1, 0.99, 1.0), (-0.3 * wave, -1.0, -0.99), (noise, -0.3, 0.3)):
+        agreement = Agreement(5.0)
+        for ti, x, y in zip(t, wave, other, strict=True):
+            got = agreement(float(x), float(y), float(ti))
+        assert low <= got <= high
+    # Before it has seen them vary, nothing is known against them.
+    fresh = Agreement(5.0)
+    assert fresh(1.0, 2.0, 0.0) == 1.0 and fresh(float("nan"), 1.0, 0.1) == 1.0
+
+
+# A squat whose second level source is named with the wrong sign: it moves against the knee.
+AGAINST = """\
+exercise: squat-against
+metrics:
+  knee: {angle: [hip, knee, ankle], side: mean}
+  hips: {vertical: [hip, ankle], side: mean}
+  low: {level: [-knee, hips], min_range: [30, 0.3]}
+states:
+  up: {enter: "low < 0.35"}
+  down: {enter: "low > 0.65", min_time: 0.1}
+rep: [up, down, up]
+"""
+
+
+def test_a_source_moving_against_the_first_is_left_out_only_when_the_exercise_is_known(tmp_path: Path) -> None:
+    from nodes.counting.counter import WorkoutCounter
+
+    path = tmp_path / "squat-against.yaml"
+    path.write_text(AGAINST)
+    frames = list(keypoints_sequence(Take("squat", reps=6, seed=5)))
+    known, candidate = WorkoutCounter(spec.load(str(path)), known=True), WorkoutCounter(spec.load(str(path)))
+    for t, kp in frames:
+        values, blocked, _ = known.step(kp, t)
+        candidate.step(kp, t)
+    # Counted on the knee alone, and the record says which source was left out.
+    assert known.reps == 6 and known.record(values, blocked)["left_out"] == {"low": ["hips"]}
+    # As one candidate among others the disagreement is evidence against it: the sources cancel.
+    assert candidate.reps == 0 and "left_out" not in candidate.record(values, blocked)
 
 
 # -- workout files ------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ person actually shows: the 10th and 90th percentiles of the signal over the last
 the range follows a person who goes deeper or shallower, forgets a warm-up or an earlier set, and
 is not set by one glitch. A signal's *level* is its place in that range (0 at the low end, 1 at
 the high end); thresholds on levels are the same for a tall or short person, a front or side
-view, and a deep or shallow mover.
+view, and a deep or shallow mover. ``Agreement`` says whether two signals have been moving together
+(a level's later sources against its first one), so a source that a camera or a normalization turns
+against the movement is left out instead of cancelling the others.
 """
 
 from __future__ import annotations
@@ -91,3 +93,45 @@ class RangeTracker:
         if math.isnan(value) or span <= 0.0:
             return math.nan
         return (value - self.low) / span
+
+
+class Agreement:
+    """Exponentially weighted correlation of two signals over about the last ``tau`` seconds:
+    +1 moving together, -1 one rising as the other falls. Until both have varied over ``warmup``
+    samples it reads +1 (nothing is known against them)."""
+
+    def __init__(self, tau: float, warmup: int = 10) -> None:
+        self.tau = tau
+        self.warmup = warmup
+        self.last_t = math.nan
+        self.mx = self.my = 0.0
+        self.vx = self.vy = self.cxy = 0.0
+        self.n = 0
+
+    def __call__(self, x: float, y: float, t: float) -> float:
+        """Add a pair of values at time ``t`` (skipped where either is NaN); the correlation now."""
+        if math.isnan(x) or math.isnan(y):
+            return self.correlation
+        if math.isnan(self.last_t):
+            self.mx, self.my, self.last_t = x, y, t
+            return self.correlation
+        dt = t - self.last_t
+        self.last_t = t
+        if dt <= 0.0:
+            return self.correlation
+        a = 1.0 - math.exp(-dt / self.tau)
+        dx, dy = x - self.mx, y - self.my
+        self.mx += a * dx
+        self.my += a * dy
+        # West's exponentially weighted (co)variance update.
+        self.vx = (1.0 - a) * (self.vx + a * dx * dx)
+        self.vy = (1.0 - a) * (self.vy + a * dy * dy)
+        self.cxy = (1.0 - a) * (self.cxy + a * dx * dy)
+        self.n += 1
+        return self.correlation
+
+    @property
+    def correlation(self) -> float:
+        if self.n < self.warmup or self.vx <= 0.0 or self.vy <= 0.0:
+            return 1.0
+        return max(-1.0, min(1.0, self.cxy / math.sqrt(self.vx * self.vy)))

@@ -28,9 +28,12 @@ class WorkoutCounter:
     """``step`` a frame: the workout's metric values, why the person is out of position (or None)
     and the repetition completed on this frame (or None)."""
 
-    def __init__(self, workout: spec.Workout) -> None:
+    def __init__(self, workout: spec.Workout, known: bool = False) -> None:
+        """``known``: the person is doing this workout (the reps node's counter), not one
+        candidate among others (recognition's): see ``MetricEvaluator``."""
         self.workout = workout
-        self.metrics = MetricEvaluator(workout)
+        self.known = known
+        self.metrics = MetricEvaluator(workout, known)
         self.machine = RepMachine(workout)
 
     @property
@@ -53,11 +56,14 @@ class WorkoutCounter:
         frames within the movement's range instead of learning the range from them."""
         if not frames or not self.metrics.ranges:
             return
-        scratch = MetricEvaluator(self.workout)
+        scratch = MetricEvaluator(self.workout, self.known)
         for t, kp in frames:
             scratch(kp, body_scale(kp), t)
         for key, tracker in self.metrics.ranges.items():
             tracker.seed(scratch.ranges[key].window_values(), frames[0][0])
+        # Which sources move together is known over the frames too (stepping through them again
+        # adds nothing: they are not newer than what it has seen).
+        self.metrics.agreement = scratch.agreement
 
     def gate_blocks(self, kp: Keypoints, values: dict[str, float], conf: list | None = None) -> str | None:
         """Why nothing may count on this frame (no person, a joint unseen, the gate condition
@@ -89,6 +95,8 @@ class WorkoutCounter:
             record["not_counted_too_fast"] = machine.too_fast
         if self.metrics.ranges:
             record["calibration"] = self.metrics.calibration()
+        if self.metrics.left_out:
+            record["left_out"] = {k: list(v) for k, v in self.metrics.left_out.items()}
         if self.workout.hold:
             record["hold_seconds"] = round(machine.hold_seconds, 3)
         return record

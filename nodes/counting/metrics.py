@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from nodes.pose.keypoints import Keypoints, name_index
 
-from .calibration import RangeTracker, RunningMedian
+from .calibration import Agreement, RangeTracker, RunningMedian
 from .spec import Metric, Workout, sides_of
 
 Point = tuple[float, float]
@@ -56,14 +56,23 @@ class MetricEvaluator:
     """Per-stream metric computation: geometry, expressions and levels, each optionally
     median-filtered and then exponentially smoothed."""
 
-    def __init__(self, workout: Workout) -> None:
+    def __init__(self, workout: Workout, known: bool = False) -> None:
+        """``known``: the exercise is known to be this workout (named, or recognized), so a level
+        source that moves against the first one is a view's or a normalization's doing and is
+        left out; among candidates (recognition) it is evidence against the workout and stays in."""
         self.workout = workout
+        self.known = known
         self.smoothed: dict[str, float] = {}
         self.last_t: float | None = None
         self.medians = {m.name: RunningMedian(m.median) for m in workout.metrics.values() if m.median > 0}
         self.ranges = {
             (m.name, source): RangeTracker(m.window) for m in workout.metrics.values() for source, _ in m.sources
         }
+        # A level's later sources against its first: one that moves against it is left out.
+        self.agreement = {
+            (m.name, source): Agreement(m.window) for m in workout.metrics.values() for source, _ in m.sources[1:]
+        }
+        self.left_out: dict[str, list[str]] = {}
 
     def _side_value(
         self, m: Metric, names: tuple[str, ...], xy: list, conf: list, side: str | None, body: float
@@ -106,15 +115,36 @@ class MetricEvaluator:
         return values
 
     def _level(self, m: Metric, values: dict[str, float], t: float) -> float:
+        """The mean of the sources' levels. When the exercise is known, a source whose signed values
+        have moved against the first source's over the window (negative correlation) while the
+        first one covers at least its ``min_range`` is left out: per-frame normalized
+        poses and some views turn a measure around (a lying body's box stretched to the unit
+        square makes the shoulders *rise* as the torso goes down), and averaged in it would
+        cancel the movement the first source shows."""
         levels = []
-        for (source, sign), min_range in zip(m.sources, m.min_range, strict=True):
+        left_out = []
+        primary, primary_moves = math.nan, False
+        for k, ((source, sign), min_range) in enumerate(zip(m.sources, m.min_range, strict=True)):
             tracker = self.ranges[(m.name, source)]
             # Tracked with its sign, so a range narrower than min_range is anchored at the rest end.
             v = sign * values[source]
             tracker(v, t)
+            if k == 0:
+                # Only a first source that moves as much as the exercise does can outvote another.
+                primary, primary_moves = v, tracker.span >= min_range
+            elif self.known:
+                # Updated on every frame, so it knows how they moved before the first source moved enough.
+                against = self.agreement[(m.name, source)](primary, v, t) < 0.0
+                if against and primary_moves:
+                    left_out.append(source)
+                    continue
             level = tracker.level(v, min_range)
             if not math.isnan(level):
                 levels.append(level)
+        if left_out:
+            self.left_out[m.name] = left_out
+        else:
+            self.left_out.pop(m.name, None)
         return sum(levels) / len(levels) if levels else math.nan
 
     def calibration(self) -> dict[str, dict[str, list[float | None]]]:

@@ -56,7 +56,7 @@ class RepCounter(Node):
         return KEYPOINTS if port == "keypoints" else RECORD
 
     def setup(self) -> None:
-        self.counter = WorkoutCounter(self.workout) if self.workout is not None else None
+        self.counter = WorkoutCounter(self.workout, known=True) if self.workout is not None else None
         self.current: str | None = self.workout.exercise if self.workout is not None else None
         self.bout = 0
         self.totals: dict[str, int] = {}  # reps per exercise in the bouts that ended
@@ -109,7 +109,7 @@ class RepCounter(Node):
         if name != self.current:
             # The reps of a revised decision were not this exercise's: they are recounted, not kept.
             self.current = name
-            self.counter = WorkoutCounter(_workout(name)) if name is not None else None
+            self.counter = WorkoutCounter(_workout(name), known=True) if name is not None else None
             if self.counter is not None:
                 self.pending.clear()
                 if decision.get("after_exercise"):
