@@ -32,6 +32,8 @@ def session_files(tmp_path_factory) -> tuple[Path, Path]:
     summary = folder / "summary.json"
     summary.write_text(json.dumps(session.summary))
     rows = [json.loads(line) for line in records.read_text().splitlines()]
+    blink = next(r for r in rows if "seq" in r and r["exercise"] == "squat" and r["timestamp"] >= 10.0)
+    blink["in_position"], blink["gate"] = False, "wrist not seen"  # one frame: the model's blink
     for row in rows:
         if "seq" in row and row["exercise"] == "squat" and 7.0 <= row["timestamp"] <= 8.0:
             row["in_position"], row["gate"] = False, "knee not seen"
@@ -57,7 +59,8 @@ def test_the_report_names_every_exercise_and_rep(session_files, tmp_path: Path, 
     # Both plots are in the page itself; nothing is fetched from anywhere.
     assert page.count("src='data:image/png;base64,") == 2
     assert not re.search(r"(src|href)=['\"]?(https?:)?//", page) and "<script" not in page
-    assert "Out of position (1 times" in page and "<td>knee not seen</td><td>7.0</td>" in page
+    assert "brief losses (under 0.2 s) are not listed" in page and "wrist not seen" not in page
+    assert "<h2>Out of position (" in page and "<td>knee not seen</td><td>7.0</td><td>8.0</td>" in page
     assert "Bout 1, squat: states decided on <b>low</b>: up when low &lt; 0.35, down when low &gt; 0.65" in page
     assert "Bout 2, push-up: states decided on <b>low</b>" in page and "2 cycles too fast to count as reps" in page
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

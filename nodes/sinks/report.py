@@ -29,6 +29,7 @@ COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 OUT_OF_POSITION = "#d62728"
 MAX_POINTS = 20_000  # per plotted line; a long session is thinned, not its spans
 MAX_BOUT_PANELS = 12
+BRIEF_S = 0.2  # out of position for less than this: listed as a count, not a row
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -400,8 +401,12 @@ def _decided(bout: Bout) -> str:
 
 
 def _gates_table(spans: list[Span]) -> str:
+    # A joint lost for a frame or two is the pose model's blink, not the athlete's: counted, not listed.
+    brief = [s for s in spans if s.seconds < BRIEF_S]
+    spans = [s for s in spans if s.seconds >= BRIEF_S]
+    blinks = f"<p class='note'>{len(brief)} brief losses (under {BRIEF_S} s) are not listed.</p>" if brief else ""
     if not spans:
-        return "<p>Once each exercise was named, the person was in position throughout.</p>"
+        return "<p>Once each exercise was named, the person was in position throughout.</p>" + blinks
     total = sum(s.seconds for s in spans)
     rows = "".join(
         f"<tr><td>{html.escape(s.label)}</td><td>{s.start:.1f}</td><td>{s.end:.1f}</td><td>{s.seconds:.1f}</td></tr>"
@@ -410,6 +415,7 @@ def _gates_table(spans: list[Span]) -> str:
     return (
         f"<h2>Out of position ({len(spans)} times, {total:.1f} s)</h2>"
         f"<table><tr><th>why nothing counted</th><th>from s</th><th>to s</th><th>seconds</th></tr>{rows}</table>"
+        + blinks
     )
 
 
