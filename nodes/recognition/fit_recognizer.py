@@ -9,8 +9,8 @@ labelled sequence of ``test.csv`` (``sequence_extremes``: the frames furthest ou
 sequence's main axis of pose variation). ``bench/fit_recognizer.py`` adds the labelled video clips
 and writes the shipped file. Every real pose is also mirrored, and a pose with depth is seen from
 other cameras too (its depth rescaled so bone proportions hold, turned about the vertical axis and
-projected). A shipped workout no real pose shows is learned from the synthetic athlete's rest and
-peak poses (``motion.py``) under small rotations, mirrored.
+projected). The synthetic athlete's rest and peak poses (``motion.py``) of every shipped workout,
+under small rotations and mirrored, are added: a workout no real pose shows is learned from them.
 Each frame's label is (workout, extreme): 0 = the rest end of the repetition, 1 = the far end, as
 the synthetic athlete's rest and peak poses tell them apart.
 The classifier is an ensemble of small MLPs (scikit-learn, the `fit` extra); the product runs
@@ -68,6 +68,7 @@ HIDDEN = (64, 32)
 # and back), at most this many of each (a long set must not outweigh many short ones).
 EXTREME_SHARE = 0.1
 EXTREMES_PER_END = 12
+POSES_PER_CLASS = 800  # training poses of each workout's each extreme, drawn from all it has
 
 
 @dataclass
@@ -288,8 +289,8 @@ def missing_fit_extra() -> str | None:
 
 def fit(sets: list[PoseSet], seed: int = 0, views: int = VIEWS, ensemble: int = ENSEMBLE) -> dict:
     """The classifier's parameters fitted on the real poses of ``sets``, each also seen from
-    ``views`` turned cameras where its set has depth, and the synthetic athlete's poses of the
-    shipped workouts no real pose shows."""
+    ``views`` turned cameras where its set has depth, and the synthetic athlete's poses of every
+    shipped workout."""
     from sklearn.neural_network import MLPClassifier
 
     rng = np.random.default_rng(seed)
@@ -307,11 +308,17 @@ def fit(sets: list[PoseSet], seed: int = 0, views: int = VIEWS, ensemble: int = 
         trained_on[poses.name] = entry
     real = sorted({w for w, _ in pairs})
     others = [w for w in spec.available() if w not in real and w in EXERCISES]
-    syn_poses, syn_labels = synthetic_poses(others, 60, rng)
+    # The synthetic athlete's poses of every shipped workout: the only poses of those no real pose
+    # shows, and the rendered figure of the demos and tests is a person the classifier must know too.
+    syn_poses, syn_labels = synthetic_poses([w for w in spec.available() if w in EXERCISES], 60, rng)
     x = np.concatenate([features(list(p)) for p in seen] + [features(syn_poses)])
     pairs = 2 * pairs + 2 * syn_labels  # features() appends the mirrored copies
     workouts = real + others
     y = np.array([2 * workouts.index(w) + end for w, end in pairs])
+    # Every (workout, extreme) equally often: a workout with many training poses must not be the
+    # answer for poses that are only a little like it (front raises outnumbered jumping jacks 12 to 1).
+    picked = np.concatenate([rng.choice(np.flatnonzero(y == c), POSES_PER_CLASS) for c in np.unique(y)])
+    x, y = x[picked], y[picked]
     mean, std = x.mean(0), x.std(0) + 1e-6
     z = (x - mean) / std
     members = []
@@ -336,6 +343,7 @@ def fit(sets: list[PoseSet], seed: int = 0, views: int = VIEWS, ensemble: int = 
             "pitch_sd_deg": PITCH_SD_DEG,
             "synthetic_poses": len(syn_poses),
             "mirrored": True,
+            "poses_per_class": POSES_PER_CLASS,
         },
     }
 

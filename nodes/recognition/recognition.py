@@ -18,10 +18,12 @@ Two kinds of evidence, both needed:
 
 Scores become a confidence by a softmax over the candidates.
 
-A decision is made at a candidate's repetition when it leads with ``confidence``, or at its second
-repetition in any case; it is revised while the bout goes on if another candidate with a
-repetition of its own overtakes it. A bout ends after ``rest`` seconds without a repetition of the
-recognized workout; then recognition starts afresh (another exercise may follow).
+A decision is made at a candidate's repetition when it leads with ``confidence``, or from its second
+repetition when it holds most of the evidence of the candidates that counted one (``SETTLE_SHARE``);
+with weaker evidence the answer is "not sure yet" (no exercise), never a guess. It is revised while
+the bout goes on if another candidate with a repetition of its own overtakes it. A bout ends after
+``rest`` seconds without a repetition of the recognized workout; then recognition starts afresh
+(another exercise may follow).
 Workouts the classifier does not know can still be recognized, by their counter alone, when no
 known workout leads.
 """
@@ -47,6 +49,9 @@ ONSET_FRAMES = 4  # evaluated frames in a row that look like a workout: its post
 REPS_WEIGHT = 1.0  # a workout whose own counter counts the movement's repetitions explains it better
 # Counter level and extreme-pose leaning in step. Fitted on Countix-Fitness: 2 to 4 give the same choices.
 SYNC_WEIGHT = 2.0
+# From its second repetition, the best of the candidates that counted the movement is named when it
+# holds the greater part of their evidence; with less, the answer stays "not sure yet".
+SETTLE_SHARE = 0.5
 REVISE_RATIO = 1.5  # a decision is revised when another candidate's evidence is this many times stronger
 SYNC_MIN_FRAMES = 10  # evaluated frames before the correlation means anything
 LEAD_S = 2.0  # counting of a recognized exercise starts this long before its first rep's far state
@@ -239,9 +244,13 @@ class Recognizer:
             if current is None or scores[leader] >= self.confidence or scores[leader] >= REVISE_RATIO * scores[current]:
                 choice = leader
         elif current is None:
-            # At a second repetition decide anyway, among the workouts that counted one.
+            # Only a workout whose counter counted the movement can be it: at a second repetition the
+            # best of those is named if it holds most of their evidence. Otherwise not sure yet: a
+            # wrong name would count nothing for the person, a late one loses nothing (the bout is
+            # recounted once it is named).
             best = max(with_reps, key=scores.__getitem__)
-            if bout.reps[best] >= 2:
+            share = scores[best] / sum(scores[n] for n in with_reps)
+            if bout.reps[best] >= 2 and share >= SETTLE_SHARE:
                 choice = best
         if choice is not None:
             self.exercise = choice
