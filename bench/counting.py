@@ -83,10 +83,12 @@ def read_labels(root: Path, label_file: str = "test.csv", wanted: set[str] | Non
     return rows
 
 
-def count_one(job: tuple[str, str, int, str, str, float]) -> dict:
+def count_one(job: tuple) -> dict:
     """Count one sequence through graphs/replay.yaml: its row with ``counted`` (None: no poses) and
-    the counted reps' (start, end) frames."""
-    cls, name, true, workout, path, fps = job
+    the counted reps' (start, end) frames. ``job``: (class, name, true count, workout, path, fps),
+    then optionally the annotated boundaries, for why each annotated rep that was missed was missed."""
+    cls, name, true, workout, path, fps = job[:6]
+    bounds = job[6] if len(job) > 6 else []
     frames = len(pose_arrays.load(path))
     row = {"class": cls, "name": name, "true": true, "workout": workout, "frames": frames}
     if frames == 0:
@@ -99,14 +101,68 @@ def count_one(job: tuple[str, str, int, str, str, float]) -> dict:
         result = runtime.run(handle_signals=False)
         if result.exit_code != 0:
             raise RuntimeError(f"{name}: {result.failure}")
-        reps = []
+        reps, records = [], []
         with open(f"{tmp}/reps.jsonl") as f:
             for line in f:
                 if '"event"' in line:
                     rec = json.loads(line)
                     if rec.get("event") == "rep":
                         reps.append((round(rec["start"] * fps), round(rec["end"] * fps)))
-    return {**row, "counted": int(result.summary["reps"]), "reps": reps}
+                elif bounds:
+                    rec = json.loads(line)
+                    rec.pop("keypoints", None)
+                    records.append(rec)
+    out = {**row, "counted": int(result.summary["reps"]), "reps": reps, "bounds": bounds}
+    if bounds:
+        records.sort(key=lambda r: r["seq"])  # one per frame: list index = frame index
+        out["missed"] = miss_causes(out, records, spec.load(workout))
+    return out
+
+
+def miss_causes(row: dict, records: list[dict], workout: spec.Workout) -> dict[str, int]:
+    """Why each annotated rep that no counted rep ended in was missed, read from the per-frame
+    records over its frames: gated (out of position half the time or more), a workout without a
+    level, the level crossing both thresholds yet no rep (merged with a neighbour, a state's
+    min_time), or, by the level's sources: the rep moved less than 0.65 of a ``min_range`` that
+    held the range (clamped), less than 0.65 of a calibrated range widened by other movement in the
+    window (range holds other movement), or enough but away from the thresholds (drift)."""
+    level = next((m for m in workout.metrics.values() if m.kind == "level"), None)
+    plot = next((r["plot"] for r in records if r.get("plot")), None)
+    thresholds = [t["value"] for t in plot["thresholds"]] if plot else [0.35, 0.65]
+    lo_th, hi_th = min(thresholds), max(thresholds)
+    causes: dict[str, int] = defaultdict(int)
+    for (start, end), found in zip(spans_of(row["bounds"]), matched_reps(row)["hits"], strict=True):
+        seg = records[start : end + 1]
+        if found or not seg:
+            continue
+        if sum("gate" in r for r in seg) * 2 >= len(seg):
+            causes["gated"] += 1
+            continue
+        if level is None:
+            causes["no level: fixed thresholds not crossed"] += 1
+            continue
+        lv = [r["metrics"].get(level.name) for r in seg if r["metrics"].get(level.name) is not None]
+        if not lv:
+            causes["level unknown (joints not seen)"] += 1
+            continue
+        if max(lv) > hi_th and min(lv) < lo_th:
+            causes["level crossed both thresholds (merged, min_time)"] += 1
+            continue
+        votes: dict[str, int] = defaultdict(int)
+        for (source, sign), min_range in zip(level.sources, level.min_range, strict=True):
+            vals = [sign * r["metrics"][source] for r in seg if r["metrics"].get(source) is not None]
+            low, high = seg[len(seg) // 2]["calibration"][level.name][source]
+            if not vals or low is None:
+                continue
+            amp, span = max(vals) - min(vals), high - low
+            if amp < 0.65 * min_range and span < min_range:
+                votes["rep under min_range (clamped)"] += 1
+            elif amp < 0.65 * max(span, min_range):
+                votes["range holds other movement"] += 1
+            else:
+                votes["rep spans its range, away from the thresholds (drift)"] += 1
+        causes[max(votes, key=votes.__getitem__) if votes else "level unknown (joints not seen)"] += 1
+    return dict(causes)
 
 
 def scores(rows: list[dict]) -> dict:
@@ -121,13 +177,19 @@ def scores(rows: list[dict]) -> dict:
     }
 
 
+def spans_of(bounds: list[int]) -> list[tuple[int, int]]:
+    """Annotated boundaries (start, end, start, end, ...) as (start, end) frame pairs."""
+    return list(zip(bounds[0::2], bounds[1::2], strict=False))
+
+
 def matched_reps(row: dict) -> dict | None:
-    """Against annotated boundaries: how many true reps hold the end of a counted rep (found), how
-    many counted reps end in no true rep (extra). None for a set without boundaries."""
+    """Against annotated boundaries: how many true reps hold the end of a counted rep (found; and
+    which: ``hits``), how many counted reps end in no true rep (extra). None for a set without
+    boundaries."""
     b = row.get("bounds") or []
     if len(b) < 2 or row["counted"] is None:
         return None
-    spans = list(zip(b[0::2], b[1::2], strict=False))
+    spans = spans_of(b)
     hit = [False] * len(spans)
     extra = 0
     for _, end in row["reps"]:
@@ -138,7 +200,7 @@ def matched_reps(row: dict) -> dict | None:
             extra += 1
         else:
             hit[k] = True
-    return {"true_reps": len(spans), "found": sum(hit), "extra": extra}
+    return {"true_reps": len(spans), "found": sum(hit), "extra": extra, "hits": hit}
 
 
 def summarize(rows: list[dict], worst_n: int) -> dict:
@@ -164,6 +226,11 @@ def summarize(rows: list[dict], worst_n: int) -> dict:
     }
     if matched:
         out["annotated_reps"] = {k: sum(m[k] for m in matched) for k in ("true_reps", "found", "extra")}
+        missed: dict[str, int] = defaultdict(int)
+        for r in counted:
+            for cause, n in (r.get("missed") or {}).items():
+                missed[cause] += n
+        out["annotated_reps"]["missed_because"] = dict(sorted(missed.items(), key=lambda kv: -kv[1]))
     return out
 
 
@@ -178,6 +245,8 @@ def print_table(title: str, s: dict) -> None:
     if "annotated_reps" in s:
         a = s["annotated_reps"]
         print(f"annotated reps: {a['found']} of {a['true_reps']} found, {a['extra']} counted outside any")
+        for cause, n in a["missed_because"].items():
+            print(f"  missed, {cause}: {n}")
     if s["empty_sequences"]:
         e = s["overall_counting_empty_as_zero"]
         print(f"{len(s['empty_sequences'])} sequences have no pose data (empty arrays) and are left out; "
@@ -202,7 +271,7 @@ def main() -> None:
         raise SystemExit(f"no pose sets under {POSES} (give --dataset DIR)")
     wanted = set(filter(None, args.classes.split(",")))
     labelled = [r for root in roots for r in read_labels(root, args.csv, wanted)]
-    jobs = [(r["class"], r["name"], r["true"], r["workout"], r["path"], args.fps) for r in labelled]
+    jobs = [(r["class"], r["name"], r["true"], r["workout"], r["path"], args.fps, r["bounds"]) for r in labelled]
 
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max(1, args.workers)) as pool:
