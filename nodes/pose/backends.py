@@ -23,6 +23,8 @@ class Backend(Protocol):
 
     def submit(self, tensor: np.ndarray, wrap: Callable[[dict[str, np.ndarray]], Any]) -> Future: ...
 
+    def close(self) -> None: ...
+
 
 def formats_for(backend: str) -> tuple[str, ...]:
     """Model file formats a backend reads, in order of preference."""
@@ -75,6 +77,13 @@ class OpenVINOBackend:
         assert self.queue is not None
         self.queue.start_async({0: tensor}, (future, wrap))
         return future
+
+    def close(self) -> None:
+        """Let the compiled model go: the queue's callback is a bound method the library holds, a
+        cycle Python's collector cannot see, so without this every run's model stays in memory."""
+        # Not wait_all(): it holds the interpreter lock while a finishing request's callback needs it.
+        # The engine has taken every result before it closes a node.
+        self.queue = self.request = self.compiled = None
 
     def _done(self, request: Any, userdata: tuple[Future, Callable]) -> None:
         future, wrap = userdata
@@ -140,6 +149,12 @@ class OnnxRuntimeBackend:
     def submit(self, tensor: np.ndarray, wrap: Callable[[dict[str, np.ndarray]], Any]) -> Future:
         assert self.pool is not None
         return self.pool.submit(lambda: wrap(self.infer(tensor)))
+
+    def close(self) -> None:
+        """Stop the pool's threads and let the session go."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+        self.pool = self.session = None
 
 
 def _provider_name(name: str) -> str:

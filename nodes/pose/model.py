@@ -44,6 +44,9 @@ class ModelNode(Node):
             return self.runner.submit(tensor, _as_outputs)
         return {"tensors": self.runner.infer(tensor)}
 
+    def close(self) -> None:
+        self.runner.close()
+
 
 def _as_outputs(tensors: dict[str, np.ndarray]) -> dict[str, Any]:
     return {"tensors": tensors}
