@@ -91,6 +91,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=MODEL_PATH, help="where the recognizer fitted on everything goes")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--loso", action="store_true", help="also fit without each set and measure on it")
+    ap.add_argument("--per-class", type=int, default=fit_recognizer.POSES_PER_CLASS,
+                    help="poses drawn for each workout's each extreme (0: all there are, unbalanced)")  # fmt: skip
     args = ap.parse_args()
     if missing := fit_recognizer.missing_fit_extra():
         raise SystemExit(f"fit_recognizer: {missing}")
@@ -98,7 +100,8 @@ def main() -> None:
     sets = development_sets()
     for name, found in sets.items():
         print(f"{name}: " + ", ".join(f"{s.name} {len(s.labels)} poses" for s in found), file=sys.stderr)
-    fit_recognizer.write(fit_recognizer.fit([s for found in sets.values() for s in found], args.seed), args.out)
+    everything = [s for found in sets.values() for s in found]
+    fit_recognizer.write(fit_recognizer.fit(everything, args.seed, per_class=args.per_class), args.out)
     result: dict = {"bench": "fit_recognizer", "out": str(args.out), "sets": list(sets)}
     if args.loso:
         result["leave_one_set_out"] = {}
@@ -106,7 +109,7 @@ def main() -> None:
             for held_out in sets:
                 model = Path(tmp) / f"without-{held_out}.json"
                 others = [s for name, found in sets.items() if name != held_out for s in found]
-                fit_recognizer.write(fit_recognizer.fit(others, args.seed), model)
+                fit_recognizer.write(fit_recognizer.fit(others, args.seed, per_class=args.per_class), model)
                 result["leave_one_set_out"][held_out] = {
                     "fitted_without": headline(held_out, measure(held_out, model)),
                     "fitted_on_all": headline(held_out, measure(held_out, args.out)),

@@ -80,12 +80,13 @@ class PoseSet:
     labels: list[tuple[str, int]]  # (workout, extreme) of each pose
     depth: bool  # the depth keeps the body's proportions once rescaled: the poses can be turned
     groups: list[str]  # the video or sequence each pose comes from (folds keep one together)
+    curated: bool = False  # picked by hand as a repetition's extremes, not found in a sequence
 
     def subset(self, keep: np.ndarray) -> PoseSet:
         """The poses where ``keep`` (booleans) is true."""
         idx = np.flatnonzero(keep)
         pick = [self.labels[i] for i in idx], [self.groups[i] for i in idx]
-        return PoseSet(self.name, self.xyz[idx], pick[0], self.depth, pick[1])
+        return PoseSet(self.name, self.xyz[idx], pick[0], self.depth, pick[1], self.curated)
 
 
 def workout_for_class(cls: str) -> str | None:
@@ -109,7 +110,7 @@ def salient_poses(data: Path) -> PoseSet:
             poses.append(xyz[LIMBS])
             labels.append((workout, int(parts[2] == "salient2")))
             groups.append(f"{parts[1]}/{parts[3]}")
-    return PoseSet(f"{data.name}/salient_train", np.array(poses).reshape(-1, 12, 3), labels, True, groups)
+    return PoseSet(f"{data.name}/salient_train", np.array(poses).reshape(-1, 12, 3), labels, True, groups, curated=True)
 
 
 def sequence_extremes(xy: np.ndarray, seen: np.ndarray, per_end: int = EXTREMES_PER_END) -> tuple[np.ndarray, ...]:
@@ -204,7 +205,7 @@ def oriented(poses: PoseSet) -> PoseSet:
             for end, i in enumerate(idx):
                 for k in i:
                     labels[k] = (workout, 1 - end)
-    return PoseSet(poses.name, poses.xyz, labels, poses.depth, poses.groups)
+    return PoseSet(poses.name, poses.xyz, labels, poses.depth, poses.groups, poses.curated)
 
 
 def pose_sets(data: Path) -> list[PoseSet]:
@@ -287,38 +288,49 @@ def missing_fit_extra() -> str | None:
     return None
 
 
-def fit(sets: list[PoseSet], seed: int = 0, views: int = VIEWS, ensemble: int = ENSEMBLE) -> dict:
+def fit(
+    sets: list[PoseSet],
+    seed: int = 0,
+    views: int = VIEWS,
+    ensemble: int = ENSEMBLE,
+    per_class: int | None = POSES_PER_CLASS,
+) -> dict:
     """The classifier's parameters fitted on the real poses of ``sets``, each also seen from
-    ``views`` turned cameras where its set has depth, and the synthetic athlete's poses of every
-    shipped workout."""
+    ``views`` turned cameras where its set has depth, and the synthetic athlete's poses of the
+    shipped workouts no real pose shows. A workout some set has curated poses of learns from
+    those alone: the ends found in sequences are for workouts nobody picked poses of. With
+    ``per_class``, every (workout, extreme) is drawn that many times."""
     from sklearn.neural_network import MLPClassifier
 
     rng = np.random.default_rng(seed)
+    curated = {w for poses in sets if poses.curated for w, _ in poses.labels}
+    sets = [p if p.curated else p.subset(np.array([w not in curated for w, _ in p.labels], bool)) for p in sets]
     seen, pairs, trained_on = [], [], {}
     for poses in sets:
+        if not poses.labels:
+            continue
         copies = views if poses.depth and np.any(poses.xyz[..., 2]) else 0
         seen.append(poses.xyz[..., :2])
-        pairs += poses.labels
+        pairs += 2 * poses.labels  # features() appends the mirrored copies
         entry: dict = {"poses": len(poses.labels), "turned_views_per_pose": copies}
         if copies:
             scale = depth_scale(poses.xyz)
             seen.append(other_views(poses.xyz * np.array([1.0, 1.0, scale]), copies, rng))
-            pairs += copies * poses.labels
+            pairs += 2 * copies * poses.labels
             entry["depth_scale"] = round(scale, 2)
         trained_on[poses.name] = entry
     real = sorted({w for w, _ in pairs})
     others = [w for w in spec.available() if w not in real and w in EXERCISES]
-    # The synthetic athlete's poses of every shipped workout: the only poses of those no real pose
-    # shows, and the rendered figure of the demos and tests is a person the classifier must know too.
-    syn_poses, syn_labels = synthetic_poses([w for w in spec.available() if w in EXERCISES], 60, rng)
+    syn_poses, syn_labels = synthetic_poses(others, 60, rng)
     x = np.concatenate([features(list(p)) for p in seen] + [features(syn_poses)])
-    pairs = 2 * pairs + 2 * syn_labels  # features() appends the mirrored copies
+    pairs += 2 * syn_labels
     workouts = real + others
     y = np.array([2 * workouts.index(w) + end for w, end in pairs])
-    # Every (workout, extreme) equally often: a workout with many training poses must not be the
-    # answer for poses that are only a little like it (front raises outnumbered jumping jacks 12 to 1).
-    picked = np.concatenate([rng.choice(np.flatnonzero(y == c), POSES_PER_CLASS) for c in np.unique(y)])
-    x, y = x[picked], y[picked]
+    if per_class:
+        # Every (workout, extreme) equally often: a workout with many training poses must not be
+        # the answer for poses only a little like it (front raises outnumbered jumping jacks 12 to 1).
+        picked = np.concatenate([rng.choice(np.flatnonzero(y == c), per_class) for c in np.unique(y)])
+        x, y = x[picked], y[picked]
     mean, std = x.mean(0), x.std(0) + 1e-6
     z = (x - mean) / std
     members = []
@@ -343,7 +355,7 @@ def fit(sets: list[PoseSet], seed: int = 0, views: int = VIEWS, ensemble: int = 
             "pitch_sd_deg": PITCH_SD_DEG,
             "synthetic_poses": len(syn_poses),
             "mirrored": True,
-            "poses_per_class": POSES_PER_CLASS,
+            "poses_per_class": per_class,
         },
     }
 
