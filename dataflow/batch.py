@@ -321,14 +321,7 @@ def batch(
                     row = ray.get(ref)
                 except Exception as exc:  # the task failed past its retries (a lost node, a killed worker)
                     row = {"input": value, "status": "error", "error": _ray_error(exc), "summary": None}
-                out.write(json.dumps(row) + "\n")
-                out.flush()
-                if row["status"] == "ok":
-                    report.ok += 1
-                    report.frames += int((row.get("summary") or {}).get("frames") or 0)
-                else:
-                    report.failed += 1
-                _advance(bar, report)
+                _record(out, report, bar, row)
 
             try:
                 while pending and not stop.is_set():
@@ -375,6 +368,18 @@ def _progress(total: int, report: BatchReport, progress: bool) -> Any:
         disable=not (progress and sys.stderr.isatty()),
         dynamic_ncols=True,
     )
+
+
+def _record(out: Any, report: BatchReport, bar: Any, row: dict[str, Any]) -> None:
+    """One finished input: its JSON line, the report's counts, the progress bar."""
+    out.write(json.dumps(row) + "\n")
+    out.flush()
+    if row["status"] == "ok":
+        report.ok += 1
+        report.frames += int((row.get("summary") or {}).get("frames") or 0)
+    else:
+        report.failed += 1
+    _advance(bar, report)
 
 
 def _advance(bar: Any, report: BatchReport) -> None:
@@ -431,14 +436,7 @@ def _run_here(
                     row = future.result(timeout=STOP_WAIT_S)
                 if stop.is_set() and row.get("stopped"):
                     break
-                out.write(json.dumps(row) + "\n")
-                out.flush()
-                if row["status"] == "ok":
-                    report.ok += 1
-                    report.frames += int((row.get("summary") or {}).get("frames") or 0)
-                else:
-                    report.failed += 1
-                _advance(bar, report)
+                _record(out, report, bar, row)
     finally:
         bar.close()
     report.interrupted = stop.is_set() and report.ok + report.failed < len(todo)
