@@ -24,7 +24,10 @@ def heatmap_peaks(heatmaps: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=16)
 def _scan_for(channels: int):
-    @njit(cache=True, nogil=True)
+    # Not cache=True: numba's on-disk cache keys a closure by its name, not by the constant it
+    # closes over, so a scan compiled for another channel count came back for this one
+    # ("NRT_adapt_ndarray_to_python: descr is NULL" under the pose tests).
+    @njit(nogil=True)
     def scan(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         best = flat[0].copy()
         best_p = np.zeros(channels, dtype=np.int32)
