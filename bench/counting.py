@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dataflow import load_graph  # noqa: E402
-from dataflow.runtime import Runtime  # noqa: E402
+from dataflow.runtime import RunResult, Runtime  # noqa: E402
 from nodes.counting import spec  # noqa: E402
 from nodes.recording import pose_arrays  # noqa: E402
 
@@ -83,6 +83,17 @@ def read_labels(root: Path, label_file: str = "test.csv", wanted: set[str] | Non
     return rows
 
 
+def replay(sets: list[str], what: str) -> RunResult:
+    """Run graphs/replay.yaml with ``sets`` (its params as --set takes them); a failed run raises,
+    naming ``what`` was being counted."""
+    runtime = Runtime(load_graph(ROOT / "graphs" / "replay.yaml", sets))
+    runtime.setup()
+    result = runtime.run(handle_signals=False)
+    if result.exit_code != 0:
+        raise RuntimeError(f"{what}: {result.failure}")
+    return result
+
+
 def count_one(job: tuple) -> dict:
     """Count one sequence through graphs/replay.yaml: its row with ``counted`` (None: no poses) and
     the counted reps' (start, end) frames. ``job``: (class, name, true count, workout, path, fps),
@@ -96,11 +107,7 @@ def count_one(job: tuple) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         sets = [f"recording={path}", f"exercise={workout}", f"out={tmp}/reps.jsonl", f"source.fps={fps}"]
         sets.append("session.print=false")
-        runtime = Runtime(load_graph(ROOT / "graphs" / "replay.yaml", sets))
-        runtime.setup()
-        result = runtime.run(handle_signals=False)
-        if result.exit_code != 0:
-            raise RuntimeError(f"{name}: {result.failure}")
+        result = replay(sets, name)
         reps, records = [], []
         with open(f"{tmp}/reps.jsonl") as f:
             for line in f:

@@ -28,10 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from counting import count_one, default_datasets, read_labels, scores  # noqa: E402
+from counting import count_one, default_datasets, read_labels, replay, scores  # noqa: E402
 
-from dataflow import load_graph  # noqa: E402
-from dataflow.runtime import Runtime  # noqa: E402
 from nodes.counting import spec  # noqa: E402
 from nodes.recognition import pose_classifier  # noqa: E402
 from nodes.recognition.recognition import Recognizer  # noqa: E402
@@ -48,11 +46,7 @@ def recognize_one(job: tuple) -> dict:
         sets = [f"recording={path}", "exercise=auto", f"out={tmp}/reps.jsonl", f"source.fps={fps}"]
         sets.append("session.print=false")
         sets += overrides
-        runtime = Runtime(load_graph(ROOT / "graphs" / "replay.yaml", sets))
-        runtime.setup()
-        result = runtime.run(handle_signals=False)
-        if result.exit_code != 0:
-            raise RuntimeError(f"{name}: {result.failure}")
+        result = replay(sets, name)
         first, rep_ends = None, []
         with open(f"{tmp}/reps.jsonl") as f:
             for line in f:
