@@ -94,7 +94,9 @@ class RepMachine:
             self.extremes = [math.inf, -math.inf]
         n = len(w.rep)
         if len(self.history) >= n and tuple(s for s, _ in self.history[-n:]) == w.rep:
-            start = self.history[-n + 1][1]
+            # From leaving the first state: entering the second (of two, the first state's own entry
+            # is the previous rep's end or the start of the set).
+            start = self.history[-max(n - 1, 2)][1]
             if t - start < w.min_rep_time:
                 # Faster than any person moves: pose noise crossing the hysteresis, not a rep.
                 self.too_fast += 1
