@@ -295,3 +295,24 @@ def test_a_file_that_is_not_numpy_at_all_is_one_line(tmp_path: Path, capsys) -> 
     assert main(["run", str(ROOT / "graphs" / "replay.yaml"), "-q", "--set", f"recording={path}"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "notes.npy: not a .npy array of numbers" in err
+
+
+def test_a_deadlift_set_that_starts_with_the_bar_on_the_floor_counts_every_pull() -> None:
+    from nodes.athlete.motion import phase_track
+
+    take = Take("deadlift", reps=3, seed=2)
+    frames = list(keypoints_sequence(take, "blazepose33"))
+    # The set starts hinged at the bar: the frames before the first time the athlete is all the way down are cut.
+    ease = [s for _, s in phase_track(take)]
+    first_bottom = next(i for i in range(len(ease) - 1) if ease[i] > 0.8 and ease[i + 1] < ease[i])
+    for cut, pulls in ((0, 3), (first_bottom, 3)):
+        node = RepCounter("reps", {"exercise": "deadlift"})
+        node.setup()
+        events = []
+        for seq, (t, kp) in enumerate(frames[cut:]):
+            node.packet = Packet("s", seq, t, kp)
+            if "rep" in (out := node.process(kp)):
+                events.append(out["rep"])
+        assert node.counter.machine.reps == pulls
+        # A pull lasts from the bottom to standing: as long as the synthetic athlete takes to stand up.
+        assert all(0.3 < e.duration < take.rep_seconds for e in events)
