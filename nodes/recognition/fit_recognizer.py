@@ -69,6 +69,7 @@ HIDDEN = (64, 32)
 EXTREME_SHARE = 0.1
 EXTREMES_PER_END = 12
 POSES_PER_CLASS = 800  # training poses of each workout's each extreme, drawn from all it has
+SYNTHETIC_SHARE = 0.25  # of those, drawn from the synthetic athlete's poses
 
 
 @dataclass
@@ -81,12 +82,15 @@ class PoseSet:
     depth: bool  # the depth keeps the body's proportions once rescaled: the poses can be turned
     groups: list[str]  # the video or sequence each pose comes from (folds keep one together)
     curated: bool = False  # picked by hand as a repetition's extremes, not found in a sequence
+    # The synthetic athlete rendered and seen by the pose model (our own data, not people): kept for
+    # every workout and drawn as part of the synthetic share.
+    generated: bool = False
 
     def subset(self, keep: np.ndarray) -> PoseSet:
         """The poses where ``keep`` (booleans) is true."""
         idx = np.flatnonzero(keep)
         pick = [self.labels[i] for i in idx], [self.groups[i] for i in idx]
-        return PoseSet(self.name, self.xyz[idx], pick[0], self.depth, pick[1], self.curated)
+        return PoseSet(self.name, self.xyz[idx], pick[0], self.depth, pick[1], self.curated, self.generated)
 
 
 def workout_for_class(cls: str) -> str | None:
@@ -205,7 +209,7 @@ def oriented(poses: PoseSet) -> PoseSet:
             for end, i in enumerate(idx):
                 for k in i:
                     labels[k] = (workout, 1 - end)
-    return PoseSet(poses.name, poses.xyz, labels, poses.depth, poses.groups, poses.curated)
+    return PoseSet(poses.name, poses.xyz, labels, poses.depth, poses.groups, poses.curated, poses.generated)
 
 
 def pose_sets(data: Path) -> list[PoseSet]:
@@ -294,6 +298,7 @@ def fit(
     views: int = VIEWS,
     ensemble: int = ENSEMBLE,
     per_class: int | None = POSES_PER_CLASS,
+    synthetic_share: float = SYNTHETIC_SHARE,
 ) -> dict:
     """The classifier's parameters fitted on the real poses of ``sets``, each also seen from
     ``views`` turned cameras where its set has depth, and the synthetic athlete's poses of the
@@ -304,32 +309,55 @@ def fit(
 
     rng = np.random.default_rng(seed)
     curated = {w for poses in sets if poses.curated for w, _ in poses.labels}
-    sets = [p if p.curated else p.subset(np.array([w not in curated for w, _ in p.labels], bool)) for p in sets]
-    seen, pairs, trained_on = [], [], {}
+    sets = [
+        p if p.curated or p.generated else p.subset(np.array([w not in curated for w, _ in p.labels], bool))
+        for p in sets
+    ]
+    seen, pairs, generated, trained_on = [], [], [], {}
     for poses in sets:
         if not poses.labels:
             continue
         copies = views if poses.depth and np.any(poses.xyz[..., 2]) else 0
         seen.append(poses.xyz[..., :2])
         pairs += 2 * poses.labels  # features() appends the mirrored copies
+        generated += [poses.generated] * (2 * len(poses.labels))
         entry: dict = {"poses": len(poses.labels), "turned_views_per_pose": copies}
+        if poses.generated:
+            entry["generated"] = True
         if copies:
             scale = depth_scale(poses.xyz)
             seen.append(other_views(poses.xyz * np.array([1.0, 1.0, scale]), copies, rng))
             pairs += 2 * copies * poses.labels
+            generated += [poses.generated] * (2 * copies * len(poses.labels))
             entry["depth_scale"] = round(scale, 2)
         trained_on[poses.name] = entry
-    real = sorted({w for w, _ in pairs})
+    real = sorted({w for (w, _), gen in zip(pairs, generated, strict=True) if not gen})
     others = [w for w in spec.available() if w not in real and w in EXERCISES]
-    syn_poses, syn_labels = synthetic_poses(others, 60, rng)
+    drawn = [w for w in spec.available() if w in EXERCISES]
+    syn_poses, syn_labels = synthetic_poses(drawn, 60, rng)
     x = np.concatenate([features(list(p)) for p in seen] + [features(syn_poses)])
+    is_synthetic = np.concatenate([np.array(generated, bool), np.ones(2 * len(syn_labels), bool)])
     pairs += 2 * syn_labels
     workouts = real + others
     y = np.array([2 * workouts.index(w) + end for w, end in pairs])
-    if per_class:
+    if not per_class:
+        # Without balanced draws the athlete stands in only for the workouts no real pose shows.
+        keep = ~is_synthetic | np.isin(y // 2, [workouts.index(w) for w in others])
+        x, y = x[keep], y[keep]
+    else:
         # Every (workout, extreme) equally often: a workout with many training poses must not be
         # the answer for poses only a little like it (front raises outnumbered jumping jacks 12 to 1).
-        picked = np.concatenate([rng.choice(np.flatnonzero(y == c), per_class) for c in np.unique(y)])
+        # A share of each comes from the synthetic athlete (all of it where no real pose shows the
+        # workout): people film from anywhere, and the athlete's clean poses are one more person
+        # and view, the one the synthetic sessions and the main job show.
+        picked = []
+        for c in np.unique(y):
+            syn, got = np.flatnonzero((y == c) & is_synthetic), np.flatnonzero((y == c) & ~is_synthetic)
+            n_syn = per_class if not len(got) else (round(synthetic_share * per_class) if len(syn) else 0)
+            picked += (
+                [rng.choice(syn, n_syn), rng.choice(got, per_class - n_syn)] if len(got) else [rng.choice(syn, n_syn)]
+            )
+        picked = np.concatenate(picked)
         x, y = x[picked], y[picked]
     mean, std = x.mean(0), x.std(0) + 1e-6
     z = (x - mean) / std
@@ -356,13 +384,14 @@ def fit(
             "synthetic_poses": len(syn_poses),
             "mirrored": True,
             "poses_per_class": per_class,
+            "synthetic_share": synthetic_share,
         },
     }
 
 
 def write(model: dict, out: Path) -> None:
     out.write_text(json.dumps(model, separators=(",", ":")) + "\n")
-    real = sum(v["poses"] for v in model["trained_on"]["real"].values())
+    real = sum(v["poses"] for v in model["trained_on"]["real"].values() if not v.get("generated"))
     print(
         f"{out}: {len(model['workouts'])} workouts ({len(model['real_data'])} from real poses), "
         f"{real} real + {model['trained_on']['synthetic_poses']} synthetic poses",
