@@ -398,6 +398,12 @@ def clip_poses(
     """A clip's poses as float32 (T, 33, 3) in BlazePose order (x, y in pixels, depth), all zero
     where no person was found (presence < 0.5), and the (T,) frame times in seconds."""
     frames = clip_keypoints(path, cache_dir, overrides)
+    return pose_array(frames), np.array([t for t, _ in frames], np.float64)
+
+
+def pose_array(frames: Sequence[tuple[float, Keypoints]]) -> np.ndarray:
+    """float32 (T, 33, 3) in BlazePose order (x, y in pixels, depth) of recorded keypoint frames, all
+    zero where no person was found (presence < 0.5)."""
     poses = np.zeros((len(frames), len(BLAZEPOSE_33), 3), np.float32)
     for i, (_, kp) in enumerate(frames):
         if kp.presence < 0.5 or kp.names != BLAZEPOSE_33:
@@ -405,7 +411,7 @@ def clip_poses(
         poses[i, :, :2] = kp.xy
         if kp.z is not None:
             poses[i, :, 2] = kp.z
-    return poses, np.array([t for t, _ in frames], np.float64)
+    return poses
 
 
 # ----------------------------------------------------------------------------------- counting

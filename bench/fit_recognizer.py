@@ -5,13 +5,15 @@ The sets: every pose set under ../shared/poses (its salient poses and its sequen
 ``nodes.recognition.fit_recognizer``) and the labelled video clips under ../shared/videos (their
 keypoints recorded with depth by bench/clips.py's cache; a clip's two ends as a sequence's). One
 recognizer is fitted on all of them and written to nodes/recognition/recognizer.json (``--out``
-elsewhere).
+elsewhere). Every fit also has the synthetic athlete rendered doing each shipped workout and read by
+the pose stages (``rendered_set``, recorded once into out/rendered-cache): our own data, no
+development set, never held out or measured on.
 
 ``--loso``: for each set, a recognizer fitted on the others only, measured on the held-out set by
 the bench that measures it (bench/recognition.py for a pose set, bench/clips.py for the clips),
 next to the recognizer fitted on everything measured the same way. One JSON object last.
 
-Run: python bench/fit_recognizer.py [--loso] [--out PATH] [--seed 0]
+Run: python bench/fit_recognizer.py [--loso] [--out PATH] [--seed 0] [--per-class N] [--synthetic-share S]
 """
 
 from __future__ import annotations
@@ -77,14 +79,7 @@ def rendered_set(cache_dir: Path = RENDERED_CACHE) -> PoseSet:
             runtime.setup()
             if runtime.run(handle_signals=False).exit_code != 0:
                 raise SystemExit(f"rendering {workout} through the pose stages failed")
-        seq = np.zeros((0, 33, 3), np.float32)
-        frames = clips.read_keypoints(path)
-        if frames:
-            seq = np.zeros((len(frames), 33, 3), np.float32)
-            for i, (_, kp) in enumerate(frames):
-                if kp.presence >= 0.5:
-                    seq[i, :, :2] = kp.xy
-                    seq[i, :, 2] = kp.z if kp.z is not None else 0.0
+        seq = clips.pose_array(clips.read_keypoints(path))
         added = fit_recognizer.add_sequence(poses, labels, workout, seq[:, LIMBS])
         groups += [f"{RENDERED_SET}/{workout}"] * added
     return PoseSet(RENDERED_SET, np.array(poses).reshape(-1, 12, 3), labels, True, groups, generated=True)

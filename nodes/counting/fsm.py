@@ -94,8 +94,8 @@ class RepMachine:
             self.extremes = [math.inf, -math.inf]
         n = len(w.rep)
         if len(self.history) >= n and tuple(s for s, _ in self.history[-n:]) == w.rep:
-            # From leaving the first state: entering the second (of two, the first state's own entry
-            # is the previous rep's end or the start of the set).
+            # A rep's time starts on entering its second state (its first state's entry is the
+            # previous rep's end); for a two-state rep, entering the second is now, so from its first.
             start = self.history[-max(n - 1, 2)][1]
             if t - start < w.min_rep_time:
                 # Faster than any person moves: pose noise crossing the hysteresis, not a rep.
