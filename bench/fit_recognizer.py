@@ -131,6 +131,8 @@ def main() -> None:
     ap.add_argument("--synthetic-share", type=float, default=fit_recognizer.SYNTHETIC_SHARE,
                     help="share of those drawn from the synthetic athlete's poses")  # fmt: skip
     args = ap.parse_args()
+    if not 0.0 <= args.synthetic_share <= 1.0:
+        ap.error(f"--synthetic-share must be between 0 and 1, not {args.synthetic_share}")
     if missing := fit_recognizer.missing_fit_extra():
         raise SystemExit(f"fit_recognizer: {missing}")
     t0 = time.perf_counter()
