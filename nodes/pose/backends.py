@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -13,6 +15,8 @@ import numpy as np
 from dataflow import UserError
 
 PRECISIONS = ("f32", "f16", "bf16")
+CLOSE_WAIT = 30.0  # seconds a closing backend waits for its requests' callbacks
+CALLBACK_EXIT = 0.01
 
 
 class Backend(Protocol):
@@ -61,6 +65,10 @@ class OpenVINOBackend:
         self.queue = ov.AsyncInferQueue(self.compiled, requests) if requests > 1 else None
         if self.queue is not None:
             self.queue.set_callback(self._done)
+        # Callbacks not yet returned: the queue's destructor waits for them holding the interpreter
+        # lock, so it must not run while one of them still needs that lock.
+        self.running = 0
+        self.returned = threading.Condition()
 
     def _outputs(self, request: Any) -> dict[str, np.ndarray]:
         # Copies: the next inference reuses the request's buffers while downstream still reads.
@@ -75,14 +83,21 @@ class OpenVINOBackend:
         ``wrap(outputs)``."""
         future: Future = Future()
         assert self.queue is not None
+        with self.returned:
+            self.running += 1
         self.queue.start_async({0: tensor}, (future, wrap))
         return future
 
     def close(self) -> None:
         """Let the compiled model go: the queue's callback is a bound method the library holds, a
         cycle Python's collector cannot see, so without this every run's model stays in memory."""
-        # Not wait_all(): it holds the interpreter lock while a finishing request's callback needs it.
-        # The engine has taken every result before it closes a node.
+        # Not wait_all(), nor dropping the queue at once: either holds the interpreter lock while it
+        # waits for the requests, and a callback that has delivered its result may still need the
+        # lock to return (a run hung here under load). Waiting on a condition releases the lock.
+        if self.queue is not None:
+            with self.returned:
+                self.returned.wait_for(lambda: self.running == 0, timeout=CLOSE_WAIT)
+            time.sleep(CALLBACK_EXIT)  # the last callback's few steps after it said it returned
         self.queue = self.request = self.compiled = None
 
     def _done(self, request: Any, userdata: tuple[Future, Callable]) -> None:
@@ -91,6 +106,10 @@ class OpenVINOBackend:
             future.set_result(wrap(self._outputs(request)))
         except Exception as exc:  # delivered to the engine through the future
             future.set_exception(exc)
+        finally:
+            with self.returned:
+                self.running -= 1
+                self.returned.notify_all()
 
 
 def _check_openvino_device(core, device: str, version: str) -> None:
