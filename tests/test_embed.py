@@ -265,6 +265,22 @@ def test_every_built_in_graph_with_a_sink_is_fed_and_read_without_a_copy() -> No
     assert fed["replay"] == ["keypoints"]
 
 
+@pytest.mark.skipif(not (SHARED / "models").exists(), reason="../shared/models (the BlazePose files) is absent")
+def test_closing_a_pose_session_leaves_no_thread_and_lets_every_model_go(monkeypatch) -> None:
+    import openvino  # noqa: F401 - its telemetry starts a pool thread once per process, on import
+
+    monkeypatch.setenv("DATAFLOW_MODELS", str(SHARED / "models"))
+    frames = [np.full((480, 640, 3), 90, np.uint8) for _ in range(4)]  # no person: the detector runs
+    before = set(threading.enumerate())
+    with dataflow.open("pose") as session:
+        got = list(session.map(frames))
+    assert len(got) == 4 and set(threading.enumerate()) == before
+    roi, pose = (session.graph.nodes[n].instance for n in ("roi", "pose"))
+    # The app still holds the session, so the nodes live on; their models must not.
+    assert roi.detections == 4 and roi.finder is None
+    assert pose.runner.compiled is None
+
+
 SESSION = "squat*5,rest*3s,push-up*4"
 
 

@@ -46,6 +46,13 @@ class PoseRoi(Node):
             runner = open_backend(self.backend, path, self.device, self.precision, 0)
             self.finder = PersonDetector(runner, roi_scale=self.roi_scale)
 
+    def close(self) -> None:
+        """Let the detector's compiled model go when the run (or an app's session) ends, not when
+        the last reference to the node does: an app that keeps its session keeps the node."""
+        if self.finder is not None:
+            self.finder.backend.close()
+            self.finder = None
+
     def process(self, frame: np.ndarray, keypoints: Keypoints | None) -> dict[str, Any]:
         h, w = frame.shape[:2]
         if keypoints is not None and keypoints.presence >= self.presence_threshold:
