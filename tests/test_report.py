@@ -88,3 +88,65 @@ def test_bad_input_is_one_line(session_files, tmp_path: Path, capsys) -> None:
         assert main(["report", *args, "-o", str(tmp_path / "o.html")]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def _rows(page: str, kind: str) -> list[list[str]]:
+    return [re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in re.findall(rf"<tr class='{kind}'>(.*?)</tr>", page)]
+
+
+def test_sets_table_and_notes_on_the_reps_that_stand_out(session_files, tmp_path: Path) -> None:
+    summary_path, records = session_files
+    summary = json.loads(summary_path.read_text())
+    events = summary["rep_events"]
+    shallow = next(e for e in events if e["exercise"] == "squat" and e["rep"] == 5)
+    shallow["range_of_motion"] *= 0.4
+    fast = next(e for e in events if e["exercise"] == "push-up" and e["rep"] == 2)
+    fast["duration"] *= 0.3
+    edited = tmp_path / "summary.json"
+    edited.write_text(json.dumps(summary))
+    out = tmp_path / "report.html"
+    assert main(["report", str(edited), "--records", str(records), "-o", str(out)]) == 0
+    page = out.read_text()
+
+    sets = _rows(page, "set")
+    assert [(r[0], r[1], r[2]) for r in sets] == [("1", "squat", "5"), ("2", "push-up", "4")]
+    for row, exercise in zip(sets, ("squat", "push-up"), strict=True):
+        mine = [e for e in events if e["exercise"] == exercise]
+        assert float(row[4]) == pytest.approx(sum(e["range_of_motion"] for e in mine) / len(mine), abs=0.1)
+        assert float(row[5]) == pytest.approx(sum(e["duration"] for e in mine) / len(mine), abs=0.01)
+        assert float(row[6]) == pytest.approx(sum(e["energy"] for e in mine), rel=0.01)
+
+    notes = {(r[0], int(r[1])): r[-1] for r in _rows(page, "rep")}
+    assert "too shallow" in notes[("squat", 5)] and "too fast" in notes[("push-up", 2)]
+    # The fixture's stretch without the knee (7.0 to 8.0 s) is noted on the reps it cut into; the
+    # one-frame blink on no rep.
+    overlapping = {
+        ("squat", e["rep"]) for e in events if e["exercise"] == "squat" and e["start"] < 8.0 and e["end"] > 7.0
+    }
+    assert overlapping
+    for key, note in notes.items():
+        assert ("out of position" in note) == (key in overlapping), (key, note)
+        assert "wrist" not in note
+        if key in overlapping:
+            assert "(knee not seen)" in note
+    plain = set(notes) - overlapping - {("squat", 5), ("push-up", 2)}
+    assert all(notes[k] == "" for k in plain), notes
+    assert int(sets[0][7]) == len(overlapping | {("squat", 5)}) and sets[1][7] == "1"
+
+
+def test_without_records_a_set_ends_at_a_new_exercise_a_restart_or_a_long_pause() -> None:
+    from nodes.sinks.report_sets import SET_GAP_S, sets
+
+    def rep(exercise: str, n: int, start: float) -> dict:
+        return {"exercise": exercise, "rep": n, "start": start, "end": start + 2.0, "duration": 2.0,
+                "range_of_motion": 90.0, "energy": 1.0}  # fmt: skip
+
+    events = [rep("squat", n, 2.0 * n) for n in range(1, 4)]
+    events += [rep("squat", n, 10.0 + 2.0 * n) for n in range(1, 3)]  # the count started again
+    late = 16.0 + SET_GAP_S + 1.0
+    events += [rep("squat", 3, late), rep("lunge", 1, late + 2.0)]
+    found = sets(events)
+    assert [(s.exercise, len(s.reps)) for s in found] == [("squat", 3), ("squat", 2), ("squat", 1), ("lunge", 1)]
+    assert found[0].energy == 3.0 and found[0].mean_duration == 2.0
+    # Nothing stands out among equal reps; a set too small to compare notes nothing.
+    assert all(not r.notes for s in found for r in s.reps)

@@ -24,6 +24,10 @@ from typing import Any
 
 from dataflow import UserError
 
+from .report_sets import FAST, MIN_REPS_TO_COMPARE, SHALLOW
+from .report_sets import sets as group_sets
+from .sinks import MAX_EVENTS
+
 # One colour per exercise, in the order they first appear (matplotlib's default cycle).
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
 OUT_OF_POSITION = "#d62728"
@@ -125,57 +129,87 @@ def load_records(path: str | Path) -> Records:
 
 def reduce_records(rows: Iterable[dict[str, Any]]) -> Records:
     """Per frame: time, energy, exercise; per bout: its decided-on metric; spans out of position."""
-    out = Records()
-    bouts: dict[tuple[int, str], Bout] = {}
-    spans: dict[int, list[Any]] = {}  # bout id -> [start, end, the last exercise named in it]
-    plot: dict[str, Any] | None = None
-    gate_since: float | None = None
-    reasons: Counter[str] = Counter()
-    last_t = 0.0
+    reducer = RecordsReducer()
     for row in rows:
+        reducer.add(row)
+    return reducer.result()
+
+
+def _append(times: list[float], values: list[float], t: float, value: float, limit: int) -> None:
+    """Append a sample; past ``limit`` samples keep every other one (a camera left running: the
+    plot is thinned to MAX_POINTS anyway, and the memory stays bounded)."""
+    times.append(t)
+    values.append(value)
+    if len(times) > limit:
+        times[:] = times[::2]
+        values[:] = values[::2]
+
+
+class RecordsReducer:
+    """``reduce_records`` a row at a time, holding only what the report draws: the live view feeds
+    it each frame's record so that its report is ready when the session ends."""
+
+    def __init__(self, limit: int = 4 * MAX_POINTS) -> None:
+        self.out = Records()
+        self.limit = limit
+        self._bouts: dict[tuple[int, str], Bout] = {}
+        self._spans: dict[int, list[Any]] = {}  # bout id -> [start, end, the last exercise named in it]
+        self._plot: dict[str, Any] | None = None
+        self._gate_since: float | None = None
+        self._reasons: Counter[str] = Counter()
+        self._last_t = 0.0
+
+    def add(self, row: dict[str, Any]) -> None:
+        """One line of the records: a per-frame record (``seq``) or a rep event."""
+        out = self.out
         if row.get("event") == "rep":
             out.events.append(row)
-            continue
+            if len(out.events) > 2 * MAX_EVENTS:
+                del out.events[:-MAX_EVENTS]  # the newest, as the summary keeps them
+            return
         if "seq" not in row:
-            continue
-        t = float(row.get("timestamp", last_t))
-        last_t = t
+            return
+        t = float(row.get("timestamp", self._last_t))
+        self._last_t = t
         exercise = row.get("exercise")
         if "plot" in row:
-            plot = row["plot"]  # said when the exercise changes; holds until the next change
-        out.times.append(t)
-        out.energy.append(float((row.get("energy") or {}).get("score", math.nan)))
+            self._plot = row["plot"]  # said when the exercise changes; holds until the next change
+        _append(out.times, out.energy, t, float((row.get("energy") or {}).get("score", math.nan)), self.limit)
         # Out of position: an exercise is under way, but its gate (or a lost person) stops counting.
         if exercise is not None and not row.get("in_position", True):
-            gate_since = t if gate_since is None else gate_since
-            reasons[str(row.get("gate") or "out of position")] += 1
-        elif gate_since is not None:
-            out.out_of_position.append(Span(gate_since, t, reasons.most_common(1)[0][0]))
-            gate_since, reasons = None, Counter()
+            self._gate_since = t if self._gate_since is None else self._gate_since
+            self._reasons[str(row.get("gate") or "out of position")] += 1
+        elif self._gate_since is not None:
+            out.out_of_position.append(Span(self._gate_since, t, self._reasons.most_common(1)[0][0]))
+            self._gate_since, self._reasons = None, Counter()
         number = int(row.get("bout", 0))
-        span = spans.setdefault(number, [t, t, None])
+        span = self._spans.setdefault(number, [t, t, None])
         span[1] = t
         if exercise is None:
-            continue
+            return
         span[2] = exercise
         key = (number, exercise)
-        bout = bouts.get(key)
+        bout = self._bouts.get(key)
         if bout is None:
-            bout = bouts[key] = Bout(number + 1, exercise)
-        if plot and bout.metric is None:
-            bout.metric, bout.thresholds = plot.get("metric"), list(plot.get("thresholds") or [])
+            bout = self._bouts[key] = Bout(number + 1, exercise)
+        if self._plot and bout.metric is None:
+            bout.metric, bout.thresholds = self._plot.get("metric"), list(self._plot.get("thresholds") or [])
         bout.too_fast = max(bout.too_fast, int(row.get("not_counted_too_fast") or 0))
         value = (row.get("metrics") or {}).get(bout.metric) if bout.metric else None
         if isinstance(value, (int, float)):
-            bout.times.append(t)
-            bout.values.append(float(value))
-    if gate_since is not None:
-        out.out_of_position.append(Span(gate_since, last_t, reasons.most_common(1)[0][0]))
-    for (number, _), bout in bouts.items():
-        bout.start, bout.end = spans[number][0], spans[number][1]
-    out.bouts = list(bouts.values())
-    out.spans = [Span(start, end, str(exercise)) for start, end, exercise in spans.values() if exercise is not None]
-    return out
+            _append(bout.times, bout.values, t, float(value), self.limit)
+
+    def result(self) -> Records:
+        """What the rows so far say (the reducer can go on taking rows)."""
+        out = Records(list(self.out.times), list(self.out.energy), events=list(self.out.events))
+        out.out_of_position = list(self.out.out_of_position)
+        if self._gate_since is not None:
+            out.out_of_position.append(Span(self._gate_since, self._last_t, self._reasons.most_common(1)[0][0]))
+        for (number, _), bout in self._bouts.items():
+            bout.start, bout.end = self._spans[number][0], self._spans[number][1]
+        out.bouts = list(self._bouts.values())
+        out.spans = [Span(a, b, str(exercise)) for a, b, exercise in self._spans.values() if exercise is not None]
+        return out
 
 
 # -- drawing ------------------------------------------------------------------------------------
@@ -332,6 +366,7 @@ h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top
 table { border-collapse: collapse; font-size: 0.9em; } td, th { padding: 0.25em 0.8em; text-align: right; }
 th { border-bottom: 1px solid #999; } td:first-child, th:first-child { text-align: left; }
 tr:nth-child(even) td { background: #f4f4f4; } img { max-width: 100%; } .note { color: #666; }
+td.notes { text-align: left; color: #a33; }
 """
 
 
@@ -360,17 +395,24 @@ def render(summary: dict[str, Any], records: Records | None, title: str) -> tupl
             f"<td>{_num(v.get('seconds')):.1f}</td></tr>"
         )
     parts.append("</table>")
+    bouts = gates = None
+    if records is not None and records.times:
+        bouts = [(s.start, s.end) for s in records.spans]
+        gates = [(s.start, s.end, s.label) for s in records.out_of_position]
+    found = group_sets(summary["rep_events"], bouts, gates, BRIEF_S)
+    parts.append(_sets_table(found))
+    notes = {id(r.event): r.notes for found_set in found for r in found_set.reps}
     parts.append(f"<h2>Reps</h2><img alt='reps per exercise and per rep' src='{_data(images[0])}'>")
     parts.append(
         "<table><tr><th>exercise</th><th>rep</th><th>start s</th><th>duration s</th><th>range of motion</th>"
-        "<th>min</th><th>max</th><th>energy</th></tr>"
+        "<th>min</th><th>max</th><th>energy</th><th>notes</th></tr>"
     )
     for ev in summary["rep_events"]:
         cells = [_fmt(ev.get(k)) for k in ("start", "duration", "range_of_motion", "min", "max", "energy")]
         parts.append(
             f"<tr class='rep'><td>{e(str(ev.get('exercise')))}</td><td>{e(str(ev.get('rep')))}</td>"
             + "".join(f"<td>{c}</td>" for c in cells)
-            + "</tr>"
+            + f"<td class='notes'>{e('; '.join(notes.get(id(ev), [])))}</td></tr>"
         )
     parts.append("</table>")
     if summary.get("rep_events_dropped"):
@@ -384,6 +426,27 @@ def render(summary: dict[str, Any], records: Records | None, title: str) -> tupl
         parts.append(_gates_table(records.out_of_position))
     parts.append("</body></html>\n")
     return "".join(parts), images
+
+
+def _sets_table(found: list[Any]) -> str:
+    """Per set (a bout of one exercise): reps, mean range of motion, mean duration, energy, and how
+    many of its reps have a note."""
+    if not found:
+        return ""
+    e = html.escape
+    rows = "".join(
+        f"<tr class='set'><td>{s.number}</td><td>{e(s.exercise)}</td><td>{len(s.reps)}</td><td>{_fmt(s.start)}</td>"
+        f"<td>{_fmt(s.mean_range)}</td><td>{_fmt(s.mean_duration)}</td><td>{_fmt(s.energy)}</td>"
+        f"<td>{sum(1 for r in s.reps if r.notes)}</td></tr>"
+        for s in found
+    )
+    return (
+        "<h2>Sets</h2><table><tr><th>set</th><th>exercise</th><th>reps</th><th>from s</th>"
+        "<th>mean range of motion</th><th>mean duration s</th><th>energy</th><th>reps noted</th></tr>"
+        f"{rows}</table><p class='note'>A rep is noted too shallow under {SHALLOW:.0%} of its set's median "
+        f"range of motion, too fast under {FAST:.0%} of its median duration (sets of {MIN_REPS_TO_COMPARE} reps "
+        "or more), out of position when nothing counted for part of it.</p>"
+    )
 
 
 def _decided(bout: Bout) -> str:

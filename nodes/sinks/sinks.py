@@ -99,13 +99,11 @@ class WorkoutRecords(Node):
         self.file.close()
 
 
-class SessionSummary(Node):
-    """Collects reps, duration and energy; prints a summary at the end and reports it to --summary-json."""
+class Tally:
+    """A session's running figures: reps per exercise (the last word on each bout), duration,
+    energy, the newest rep events. Kept by the summary sink and by the live view for its report."""
 
-    inputs = [In("state", RECORD), In("energy", RECORD, optional=True), In("rep", EVENT, optional=True)]
-    params = [Param("print", bool, True, "print the summary on stderr at the end")]
-
-    def setup(self) -> None:
+    def __init__(self) -> None:
         self.hold: float | None = None
         self.first: float | None = None
         self.last: float | None = None
@@ -116,15 +114,12 @@ class SessionSummary(Node):
         self.events_dropped = 0
         self.total_energy = 0.0
         self.frames = 0
-        self.wall_start: float | None = None
         self.bouts: dict[str, dict[str, float]] = {}  # exercise -> reps, bouts, seconds of the bouts that ended
         self.bout: tuple[int, str | None, int, float, float] | None = None  # id, exercise, reps, first, last
 
-    def process(self, state: dict, energy: dict | None, rep: Any) -> None:
-        t = float(self.timestamp)
+    def add(self, t: float, state: dict, energy: dict | None, rep: Any) -> None:
+        """One frame's state (the reps node's record), energy and rep event, at ``t`` seconds."""
         self.frames += 1
-        if self.wall_start is None:
-            self.wall_start = time.perf_counter()
         self.first = t if self.first is None else self.first
         self.last = t
         self._bout(state, t)
@@ -146,14 +141,10 @@ class SessionSummary(Node):
         bout, exercise = state.get("bout", 0), state["exercise"]
         reps = state.get("bout_reps", state["reps"])
         if self.bout is not None and self.bout[0] != bout:
-            self._close_bout()
+            _add_bout(self.bouts, self.bout)
+            self.bout = None
         first = self.bout[3] if self.bout is not None else t
         self.bout = (bout, exercise, reps, first, t)
-
-    def _close_bout(self) -> None:
-        assert self.bout is not None
-        _add_bout(self.bouts, self.bout)
-        self.bout = None
 
     def exercises(self) -> dict[str, dict[str, Any]]:
         """{exercise: {reps, bouts, seconds}} over the session so far."""
@@ -163,6 +154,7 @@ class SessionSummary(Node):
         return {k: {**v, "seconds": round(v["seconds"], 3)} for k, v in out.items()}
 
     def summary(self) -> dict[str, Any]:
+        """The session summary (what ``--summary-json`` writes) so far."""
         exercises = self.exercises()
         main = max(exercises, key=lambda k: exercises[k]["reps"], default=None)
         out: dict[str, Any] = {
@@ -182,12 +174,36 @@ class SessionSummary(Node):
             out["hold_seconds"] = self.hold
         return out
 
+
+class SessionSummary(Node):
+    """Collects reps, duration and energy; prints a summary at the end and reports it to --summary-json."""
+
+    inputs = [In("state", RECORD), In("energy", RECORD, optional=True), In("rep", EVENT, optional=True)]
+    params = [Param("print", bool, True, "print the summary on stderr at the end")]
+
+    def setup(self) -> None:
+        self.tally = Tally()
+        self.wall_start: float | None = None
+
+    def process(self, state: dict, energy: dict | None, rep: Any) -> None:
+        if self.wall_start is None:
+            self.wall_start = time.perf_counter()
+        self.tally.add(float(self.timestamp), state, energy, rep)
+
+    def exercises(self) -> dict[str, dict[str, Any]]:
+        """{exercise: {reps, bouts, seconds}} over the session so far."""
+        return self.tally.exercises()
+
+    def summary(self) -> dict[str, Any]:
+        return self.tally.summary()
+
     def close(self) -> None:
         s = self.summary()
-        if self.print and self.frames:
+        frames = self.tally.frames
+        if self.print and frames:
             hold = f", held {s['hold_seconds']:.1f} s" if "hold_seconds" in s else ""
-            energy = f", energy mean {s['mean_energy']} peak {s['peak_energy']}" if self.score_count else ""
+            energy = f", energy mean {s['mean_energy']} peak {s['peak_energy']}" if self.tally.score_count else ""
             wall = time.perf_counter() - (self.wall_start or time.perf_counter())
-            rate = f" at {self.frames / wall:.1f} fps" if wall > 0 else ""
+            rate = f" at {frames / wall:.1f} fps" if wall > 0 else ""
             done = ", ".join(f"{k}: {v['reps']} reps" for k, v in s["exercises"].items()) or "no exercise"
-            print(f"{done}{hold} in {s['duration']:.1f} s{energy}; {self.frames} frames{rate}", file=sys.stderr)
+            print(f"{done}{hold} in {s['duration']:.1f} s{energy}; {frames} frames{rate}", file=sys.stderr)
