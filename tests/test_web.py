@@ -4,6 +4,7 @@ bind address, paths outside the node's files."""
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import time
 from pathlib import Path
@@ -37,6 +38,29 @@ def test_page_and_state_api_answer_and_end_with_a_summary(tmp_path: Path) -> Non
         assert state["exercise"] == "squat" and state["reps"] == 3
         assert state["summary"]["reps"] == 3 and len(state["rep_list"]) == 3
         assert state["plot"]["metric"] == "low" and {t["value"] for t in state["plot"]["thresholds"]} == {0.35, 0.65}
+
+
+def test_the_end_links_the_session_report_drawn_then(tmp_path: Path) -> None:
+    with running(athlete_graph(tmp_path, reps=3)) as (_, view, _):
+        assert get(view, "/report.html")[0] == 404  # nothing to report before the end
+        wait_until(lambda: api_state(view).get("report"))
+        state = api_state(view)
+        status, body, kind = get(view, "/report.html")
+    assert state["ended"] and state["report"] == "/report.html" and state["report_pending"] is False
+    page = body.decode()
+    assert status == 200 and kind.startswith("text/html")
+    assert re.findall(r"<tr class='rep'><td>([^<]+)</td><td>(\d+)</td>", page) == [("squat", str(n)) for n in (1, 2, 3)]
+    assert re.search(r"<tr class='set'><td>1</td><td>squat</td><td>3</td>", page)
+    assert "Bout 1, squat: states decided on <b>low</b>" in page and page.count("data:image/png;base64,") == 2
+    assert not re.search(r"(src|href)=['\"]?(https?:)?//", page) and "<script" not in page
+
+
+def test_no_report_when_told(tmp_path: Path) -> None:
+    with running(athlete_graph(tmp_path, reps=1, web=", report: false")) as (_, view, _):
+        wait_until(lambda: api_state(view).get("ended"))
+        state = api_state(view)
+        assert get(view, "/report.html")[0] == 404
+    assert "report" not in state and state["report_pending"] is False
 
 
 def test_websocket_messages_carry_keypoints_and_a_jpeg(tmp_path: Path) -> None:

@@ -73,6 +73,24 @@ def test_page_counts_to_the_true_count_and_draws_the_frame(tmp_path: Path, brows
         assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
 
 
+def test_the_ended_page_links_the_session_report(tmp_path: Path, browser) -> None:
+    with running(athlete_graph(tmp_path, reps=3)) as (_, view, _):
+        browser.get(view.url)
+        wait_for(browser, "return document.getElementById('status').textContent === 'ended'")
+        wait_for(browser, "return !document.getElementById('report-link').hidden")
+        assert browser.find_element("id", "report-wait").get_attribute("hidden") is not None
+        browser.find_element("id", "report-link").click()
+        wait_for(browser, "return document.title === 'Session report'")
+        reps = [row.text.split()[:2] for row in browser.find_elements("css selector", "tr.rep")]
+        assert reps == [["squat", str(n)] for n in (1, 2, 3)]
+        drawn = browser.execute_script(
+            "return [...document.images].map(i => i.complete && i.naturalWidth > 500 && i.src.startsWith('data:'))"
+        )
+        assert drawn == [True, True]  # both plots decoded, from the page itself
+        fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert fetched == []  # the report loads nothing, from outside or from the server
+
+
 def test_strings_from_the_graph_stay_text(tmp_path: Path, browser) -> None:
     name = '<b id="injected">squat</b><img src=x onerror="document.title=1">'
     workout = tmp_path / "tricky.yaml"

@@ -319,7 +319,7 @@ def timeline_figure(summary: dict[str, Any], records: Records) -> Any:
         top.axvspan(span.start, max(span.end, span.start + 0.05), color=OUT_OF_POSITION, alpha=0.35, linewidth=0)
     for e in events:
         top.axvline(_num(e.get("end")), color=colours.get(e.get("exercise") or "?", "#999999"), linewidth=0.8)
-    if records.times:
+    if records.times and records.times[-1] > records.times[0]:  # a run stopped at once has one instant
         top.set_xlim(records.times[0], records.times[-1])
     for ax, bout in zip(axes[1:], bouts, strict=False):
         _bout_panel(ax, bout, events, records.out_of_position, colours.get(bout.exercise, "black"))

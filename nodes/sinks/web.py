@@ -1,5 +1,7 @@
 """Live view in the browser: a sink that serves a page (frame, skeleton, count, state, energy,
 the workout's main metric with its thresholds, finished reps) and pushes updates over a WebSocket.
+When the input ends it renders the session report (``dataflow report``'s page) and the page's
+end-of-session view links it at /report.html.
 
 The graph never waits for a viewer: ``process`` only swaps in the newest values and wakes the
 viewers. Each viewer has its own task on the server's event loop that sends the newest state it
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,7 +30,8 @@ from nodes.jsonutil import dumps
 from nodes.pose.keypoints import Keypoints
 from nodes.pose.schemas import SKELETON
 
-from .sinks import rep_row
+from .report import RecordsReducer, render
+from .sinks import Tally, rep_row
 
 STATIC = Path(__file__).with_name("web_static")
 REP_ROWS = 50  # finished reps the page lists
@@ -60,6 +64,7 @@ class LiveView(Node):
         Param("max_fps", float, 5.0, "updates a second to each viewer at most (more: a browser elsewhere)", min=0.1),
         Param("jpeg_quality", int, 70, "JPEG quality of the frames sent", min=10, max=100),
         Param("max_width", int, 640, "frames wider than this are scaled down before encoding", min=64),
+        Param("report", bool, True, "render the session report at the end and link it (/report.html)"),
     ]
 
     def setup(self) -> None:
@@ -77,6 +82,10 @@ class LiveView(Node):
         self.wake: asyncio.Event | None = None
         self.error: str | None = None
         self.bound_address, self.bound_port = self.host, self.port
+        # What the report needs, kept as the frames go by (bounded): drawn once, when the input ends.
+        self.tally = Tally()
+        self.reducer = RecordsReducer()
+        self.report_page: bytes | None = None
         self.thread = threading.Thread(target=self._serve, name=f"{self.name}-http", daemon=True)
         self.thread.start()
         self.ready.wait(10)
@@ -91,6 +100,8 @@ class LiveView(Node):
         self.frames += 1
         if self.first_t is None:
             self.first_t, self.started = float(self.timestamp), time.perf_counter()
+        if self.report and state is not None:
+            self._keep_for_report(state, energy, rep)
         if rep is not None:
             # The newest reps only: a camera that runs for days must not send thousands of rows a frame.
             # ``n`` numbers them over the session: rep numbers start again with each exercise.
@@ -102,6 +113,17 @@ class LiveView(Node):
             return
         self.shared = Shared(self.seq, self._state(keypoints, state, energy), frame)
         self._wake()
+
+    def _keep_for_report(self, state: dict, energy: dict | None, rep: Any) -> None:
+        t = float(self.timestamp)
+        self.tally.add(t, state, energy, rep)
+        # The row the records sink would write, without the keypoints (the report draws none).
+        row: dict[str, Any] = {"seq": self.seq, "timestamp": t, **state}
+        if energy is not None:
+            row["energy"] = energy
+        self.reducer.add(row)
+        if rep is not None:
+            self.reducer.add(rep_row(rep, energy))
 
     def _state(self, kp: Keypoints | None, state: dict | None, energy: dict | None) -> dict[str, Any]:
         state = state or {}
@@ -147,11 +169,29 @@ class LiveView(Node):
             "rep_events": self.reps,
             "rep_events_shown": f"the last {REP_ROWS}" if len(self.reps) >= REP_ROWS else "all",
         }
-        self.shared = Shared(last.seq, {**last.state, "ended": True, "summary": summary}, last.frame)
+        drawing = bool(self.report and self.tally.frames)
+        ended = {**last.state, "ended": True, "summary": summary, "report_pending": drawing}
+        self.shared = Shared(last.seq, ended, last.frame)
         self._wake()
+        if drawing:
+            # The ended view is out first; the report follows when drawn (a second or two).
+            self._render_report()
         if self.linger > 0:
             print(f"live view: input ended; the page stays up at {self.url}", flush=True)
         return self.linger
+
+    def _render_report(self) -> None:
+        link: dict[str, Any] = {"report_pending": False}
+        try:
+            page, _ = render(self.tally.summary(), self.reducer.result(), "Session report")
+        except Exception as exc:  # the live view's own end must not fail for its report
+            print(f"live view: no session report: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        else:
+            self.report_page = page.encode("utf-8")
+            link["report"] = "/report.html"
+        last = self.shared
+        self.shared = Shared(last.seq, {**last.state, **link}, last.frame)
+        self._wake()
 
     def close(self) -> None:
         if self.loop is not None and self.loop.is_running():
@@ -192,6 +232,7 @@ class LiveView(Node):
         app = web.Application()
         app.router.add_get("/", self._page)
         app.router.add_get("/api/state", self._api_state)
+        app.router.add_get("/report.html", self._report)
         app.router.add_get("/ws", self._socket)
         app.router.add_get("/static/{name}", self._static)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -216,6 +257,12 @@ class LiveView(Node):
 
     async def _page(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "index.html", headers={"Content-Type": "text/html"})
+
+    async def _report(self, request: web.Request) -> web.Response:
+        page = self.report_page
+        if page is None:
+            raise web.HTTPNotFound(text="the session report is drawn when the input ends")
+        return web.Response(body=page, content_type="text/html", charset="utf-8")
 
     async def _static(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
@@ -245,11 +292,11 @@ class LiveView(Node):
 
     async def _send_loop(self, ws: web.WebSocketResponse) -> None:
         assert self.wake is not None
-        sent: tuple[int, bool] | None = None
+        sent: tuple[int, bool, Any] | None = None
         interval = 1.0 / self.max_fps
         while not ws.closed:
             shared = self.shared
-            if (shared.seq, bool(shared.state.get("ended"))) == sent:
+            if _version(shared) == sent:
                 self.wake.clear()
                 await self.wake.wait()
                 continue
@@ -258,7 +305,7 @@ class LiveView(Node):
             await ws.send_str(dumps({**shared.state, "frame": jpeg is not None}))
             if jpeg is not None:
                 await ws.send_bytes(jpeg)
-            sent = (shared.seq, bool(shared.state.get("ended")))
+            sent = _version(shared)
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
     async def _jpeg(self, shared: Shared) -> bytes | None:
@@ -271,6 +318,11 @@ class LiveView(Node):
         data = await loop.run_in_executor(None, _encode, frame, self.max_width, self.jpeg_quality)
         self.jpeg = (shared.seq, data)
         return data
+
+
+def _version(shared: Shared) -> tuple[int, bool, Any]:
+    """What a viewer has been sent: a frame, the end, and the report's link each are news."""
+    return shared.seq, bool(shared.state.get("ended")), shared.state.get("report") or shared.state.get("report_pending")
 
 
 def _encode(frame: np.ndarray, max_width: int, quality: int) -> bytes:

@@ -147,6 +147,9 @@ function showState(s) {
     $("summary-text").textContent =
       `${sum.exercise || "no exercise"}: ${sum.reps} reps in ${fmt(sum.seconds, 1)} s (${sum.frames} frames)`;
     $("summary").hidden = false;
+    // The server draws the report after the end and says so with its address.
+    $("report-wait").hidden = !s.report_pending;
+    $("report-link").hidden = !s.report;
   }
 }
 
