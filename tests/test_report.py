@@ -150,3 +150,23 @@ def test_without_records_a_set_ends_at_a_new_exercise_a_restart_or_a_long_pause(
     assert found[0].energy == 3.0 and found[0].mean_duration == 2.0
     # Nothing stands out among equal reps; a set too small to compare notes nothing.
     assert all(not r.notes for s in found for r in s.reps)
+
+
+def test_a_long_session_is_reduced_to_bounded_samples_with_its_spans_exact() -> None:
+    from nodes.sinks.report import RecordsReducer
+
+    reducer = RecordsReducer(limit=1000)
+    plot = {"metric": "low", "thresholds": [{"state": "up", "op": "<", "value": 0.35}]}
+    for seq in range(50_000):  # about half an hour at 30 fps
+        t = seq / 30
+        row = {"seq": seq, "timestamp": t, "exercise": "squat", "bout": 0, "metrics": {"low": seq % 60 / 60}}
+        row.update({"plot": plot} if seq == 0 else {})
+        row.update({"in_position": False, "gate": "knee not seen"} if 30_000 <= seq < 30_300 else {})
+        reducer.add(row)
+    records = reducer.result()
+    assert 500 <= len(records.times) <= 1000 and len(records.energy) == len(records.times)
+    (bout,) = records.bouts
+    assert 500 <= len(bout.values) <= 1000 and bout.times == sorted(bout.times)
+    assert (bout.start, bout.end) == (0.0, 49_999 / 30)
+    (gate,) = records.out_of_position
+    assert (gate.start, gate.end, gate.label) == (1000.0, 30_300 / 30, "knee not seen")
