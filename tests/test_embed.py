@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -35,6 +36,13 @@ CHAIN = (
 
 def chain(graph_file, ms: float = 0.0, q: int = 8) -> Path:
     return graph_file(CHAIN.format(ms=ms, q=q))
+
+
+def wait_for(check, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def engine_threads() -> list[str]:
@@ -177,6 +185,29 @@ def test_a_sink_that_would_linger_is_closed_with_the_session(graph_file) -> None
     view = session.graph.nodes["view"].instance
     assert view.ended_at is not None and view.closed_at is not None
     assert engine_threads() == []
+
+
+def test_a_live_view_closes_with_the_session_and_leaves_no_thread(tmp_path: Path) -> None:
+    from web_helpers import athlete_graph
+
+    before = set(threading.enumerate())
+    frame = np.zeros((48, 64, 3), np.uint8)
+    with dataflow.open(athlete_graph(tmp_path), read="reps.state") as session:
+        view = session.graph.nodes["web"].instance
+        # A viewer (one that never reads): frames are JPEG-encoded in the server's thread pool.
+        viewer = socket.create_connection(("127.0.0.1", view.bound_port))
+        viewer.sendall(
+            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        wait_for(lambda: view.viewers == 1)
+        for t, kp in session_keypoints("squat*3"):
+            session.push(frame=frame, truth=kp, timestamp=t)
+            session.results()
+        wait_for(lambda: any(t.name.startswith("asyncio") for t in threading.enumerate()))  # the encoder ran
+    viewer.close()
+    assert set(threading.enumerate()) == before  # the server's thread and its pool too
+    assert view.report_data is not None and view.report_data[0]["exercises"]["squat"]["reps"] == 3
 
 
 def test_results_of_a_node_with_several_in_flight_come_in_push_order(graph_file) -> None:

@@ -54,9 +54,9 @@ def running(path: Path, overrides: list[str] | None = None) -> Iterator[tuple[Ru
         assert result["r"].exit_code == 0, result["r"].failure
 
 
-def get(view: LiveView, path: str) -> tuple[int, bytes, str]:
+def get(view: LiveView, path: str, timeout: float = 10.0) -> tuple[int, bytes, str]:
     """One raw HTTP GET (the path is sent exactly as given)."""
-    conn = http.client.HTTPConnection("127.0.0.1", view.bound_port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", view.bound_port, timeout=timeout)
     conn.request("GET", path)
     resp = conn.getresponse()
     body = resp.read()

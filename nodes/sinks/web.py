@@ -1,7 +1,7 @@
 """Live view in the browser: a sink that serves a page (frame, skeleton, count, state, energy,
 the workout's main metric with its thresholds, finished reps) and pushes updates over a WebSocket.
-When the input ends it renders the session report (``dataflow report``'s page) and the page's
-end-of-session view links it at /report.html.
+When the input ends, the end-of-session view links the session report (``dataflow report``'s
+page) at /report.html, drawn from what the view saw on the first request for it.
 
 The graph never waits for a viewer: ``process`` only swaps in the newest values and wakes the
 viewers. Each viewer has its own task on the server's event loop that sends the newest state it
@@ -30,7 +30,7 @@ from nodes.jsonutil import dumps
 from nodes.pose.keypoints import Keypoints
 from nodes.pose.schemas import SKELETON
 
-from .report import RecordsReducer, render
+from .report import Records, RecordsReducer, render
 from .sinks import Tally, rep_row
 
 STATIC = Path(__file__).with_name("web_static")
@@ -64,7 +64,7 @@ class LiveView(Node):
         Param("max_fps", float, 5.0, "updates a second to each viewer at most (more: a browser elsewhere)", min=0.1),
         Param("jpeg_quality", int, 70, "JPEG quality of the frames sent", min=10, max=100),
         Param("max_width", int, 640, "frames wider than this are scaled down before encoding", min=64),
-        Param("report", bool, True, "render the session report at the end and link it (/report.html)"),
+        Param("report", bool, True, "at the end, link the session report (/report.html)"),
     ]
 
     def setup(self) -> None:
@@ -82,10 +82,12 @@ class LiveView(Node):
         self.wake: asyncio.Event | None = None
         self.error: str | None = None
         self.bound_address, self.bound_port = self.host, self.port
-        # What the report needs, kept as the frames go by (bounded): drawn once, when the input ends.
+        # What the report needs, kept as the frames go by (bounded); drawn once, when asked for.
         self.tally = Tally()
         self.reducer = RecordsReducer()
+        self.report_data: tuple[dict[str, Any], Records] | None = None  # the session's, at its end
         self.report_page: bytes | None = None
+        self.report_lock: asyncio.Lock | None = None
         self.thread = threading.Thread(target=self._serve, name=f"{self.name}-http", daemon=True)
         self.thread.start()
         self.ready.wait(10)
@@ -169,29 +171,18 @@ class LiveView(Node):
             "rep_events": self.reps,
             "rep_events_shown": f"the last {REP_ROWS}" if len(self.reps) >= REP_ROWS else "all",
         }
-        drawing = bool(self.report and self.tally.frames)
-        ended = {**last.state, "ended": True, "summary": summary, "report_pending": drawing}
+        ended = {**last.state, "ended": True, "summary": summary}
+        if self.report and self.tally.frames:
+            # Drawn on the first request, not here: drawing takes a second or two, longer than the
+            # engine's grace after a stop (an app's session closing, Ctrl-C), and most ends are
+            # never looked at. What it draws is the session's as of now.
+            self.report_data = (self.tally.summary(), self.reducer.result())
+            ended["report"] = "/report.html"
         self.shared = Shared(last.seq, ended, last.frame)
         self._wake()
-        if drawing:
-            # The ended view is out first; the report follows when drawn (a second or two).
-            self._render_report()
         if self.linger > 0:
             print(f"live view: input ended; the page stays up at {self.url}", flush=True)
         return self.linger
-
-    def _render_report(self) -> None:
-        link: dict[str, Any] = {"report_pending": False}
-        try:
-            page, _ = render(self.tally.summary(), self.reducer.result(), "Session report")
-        except Exception as exc:  # the live view's own end must not fail for its report
-            print(f"live view: no session report: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-        else:
-            self.report_page = page.encode("utf-8")
-            link["report"] = "/report.html"
-        last = self.shared
-        self.shared = Shared(last.seq, {**last.state, **link}, last.frame)
-        self._wake()
 
     def close(self) -> None:
         if self.loop is not None and self.loop.is_running():
@@ -229,6 +220,7 @@ class LiveView(Node):
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
         self.wake = asyncio.Event()
+        self.report_lock = asyncio.Lock()
         app = web.Application()
         app.router.add_get("/", self._page)
         app.router.add_get("/api/state", self._api_state)
@@ -253,16 +245,33 @@ class LiveView(Node):
             self.loop.run_forever()
         finally:
             self.loop.run_until_complete(runner.cleanup())
+            # Joins the executor's threads (JPEG encoding, a report being drawn): none left behind.
+            self.loop.run_until_complete(self.loop.shutdown_default_executor())
             self.loop.close()
 
     async def _page(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "index.html", headers={"Content-Type": "text/html"})
 
     async def _report(self, request: web.Request) -> web.Response:
-        page = self.report_page
-        if page is None:
-            raise web.HTTPNotFound(text="the session report is drawn when the input ends")
-        return web.Response(body=page, content_type="text/html", charset="utf-8")
+        if self.report_data is None:
+            raise web.HTTPNotFound(text="the session report is there once the input has ended")
+        assert self.report_lock is not None
+        async with self.report_lock:  # drawn once, however many ask at the same time
+            if self.report_page is None:
+                loop = asyncio.get_running_loop()
+                try:
+                    self.report_page = await loop.run_in_executor(None, self._draw_report)
+                except Exception as exc:  # one line for the viewer and the log; the view stays up
+                    line = f"no session report: {type(exc).__name__}: {exc}"
+                    print(f"live view: {line}", file=sys.stderr, flush=True)
+                    raise web.HTTPInternalServerError(text=line) from None
+        return web.Response(body=self.report_page, content_type="text/html", charset="utf-8")
+
+    def _draw_report(self) -> bytes:
+        assert self.report_data is not None
+        summary, records = self.report_data
+        page, _ = render(summary, records, "Session report")
+        return page.encode("utf-8")
 
     async def _static(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
@@ -292,11 +301,11 @@ class LiveView(Node):
 
     async def _send_loop(self, ws: web.WebSocketResponse) -> None:
         assert self.wake is not None
-        sent: tuple[int, bool, Any] | None = None
+        sent: tuple[int, bool] | None = None
         interval = 1.0 / self.max_fps
         while not ws.closed:
             shared = self.shared
-            if _version(shared) == sent:
+            if (shared.seq, bool(shared.state.get("ended"))) == sent:
                 self.wake.clear()
                 await self.wake.wait()
                 continue
@@ -305,7 +314,7 @@ class LiveView(Node):
             await ws.send_str(dumps({**shared.state, "frame": jpeg is not None}))
             if jpeg is not None:
                 await ws.send_bytes(jpeg)
-            sent = _version(shared)
+            sent = (shared.seq, bool(shared.state.get("ended")))
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
     async def _jpeg(self, shared: Shared) -> bytes | None:
@@ -318,11 +327,6 @@ class LiveView(Node):
         data = await loop.run_in_executor(None, _encode, frame, self.max_width, self.jpeg_quality)
         self.jpeg = (shared.seq, data)
         return data
-
-
-def _version(shared: Shared) -> tuple[int, bool, Any]:
-    """What a viewer has been sent: a frame, the end, and the report's link each are news."""
-    return shared.seq, bool(shared.state.get("ended")), shared.state.get("report") or shared.state.get("report_pending")
 
 
 def _encode(frame: np.ndarray, max_width: int, quality: int) -> bytes:

@@ -147,8 +147,7 @@ function showState(s) {
     $("summary-text").textContent =
       `${sum.exercise || "no exercise"}: ${sum.reps} reps in ${fmt(sum.seconds, 1)} s (${sum.frames} frames)`;
     $("summary").hidden = false;
-    // The server draws the report after the end and says so with its address.
-    $("report-wait").hidden = !s.report_pending;
+    // The server names the report's address once there is one (drawn when it is opened).
     $("report-link").hidden = !s.report;
   }
 }
