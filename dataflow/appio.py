@@ -76,7 +76,7 @@ class Exchange:
         self.unbounded = False  # closing: the app waits for the end, not reading; never hold the graph
         self.aborted = False
         self.ended = False  # the sink's stream has ended: every result there will be is here
-        self.readers: set[int] = set()  # threads that have read results (see Session.push)
+        self.readers: set[threading.Thread] = set()  # threads that have read results (see Session.push)
         self.stream = ""  # the stream of the app's packets: the runtime names it after the fed node
 
     # -- the app's side (under ``cond``) --------------------------------------

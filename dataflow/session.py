@@ -81,13 +81,14 @@ class Session:
         values = self._values(value, ports)
         ts = self._timestamp(timestamp)
         ex = self._exchange
-        me = threading.get_ident()
+        me = threading.current_thread()
         with ex.cond:
             self._check_open()
             stalled_since = None
             while not ex.room():
-                # The graph waits for the app to read and the app waits here: nobody will move.
-                nobody_reads = not (ex.readers - {me})
+                # The graph waits for the app to read and the app waits here: nobody will move. A
+                # reader thread that has ended reads no more (its id may even be another's now).
+                nobody_reads = not any(t.is_alive() for t in ex.readers if t is not me)
                 if len(ex.results) >= ex.results_size and nobody_reads:
                     stalled_since = stalled_since or time.monotonic()
                     if time.monotonic() - stalled_since > STALL_S:
@@ -98,7 +99,8 @@ class Session:
                         )
                 else:
                     stalled_since = None
-                ex.cond.wait(0.25 if stalled_since else None)
+                # Not an endless wait: a reader ending notifies nobody, so look again now and then.
+                ex.cond.wait(0.25)
                 self._check_open()
             ex.put(ts, values)
 
@@ -138,7 +140,7 @@ class Session:
         one is ready or the session has ended). After ``close`` the rest can be read here."""
         ex = self._exchange
         with ex.cond:
-            ex.readers.add(threading.get_ident())
+            ex.readers.add(threading.current_thread())
             self._check_failed()
             if wait:
                 while not ex.results and not ex.ended and not ex.aborted:

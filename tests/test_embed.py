@@ -130,6 +130,30 @@ def test_an_app_that_never_reads_is_told_instead_of_hanging(graph_file, monkeypa
     assert engine_threads() == []
 
 
+def test_a_reader_thread_that_has_ended_is_no_reader(graph_file, monkeypatch) -> None:
+    # It read once and is gone; the pusher, which never reads, must be told, not wait for it.
+    monkeypatch.setattr(session_module, "STALL_S", 0.1)
+    outcome: list[BaseException | None] = []
+
+    def app() -> None:
+        try:
+            with dataflow.open(chain(graph_file, q=1), queue_size=1, results_size=2) as session:
+                reader = threading.Thread(target=session.results)
+                reader.start()
+                reader.join()
+                for i in range(100):
+                    session.push(float(i))
+            outcome.append(None)
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    pusher = threading.Thread(target=app, daemon=True)
+    pusher.start()
+    pusher.join(30)
+    assert not pusher.is_alive(), "push waited for a reader that had ended"
+    assert isinstance(outcome[0], DataflowError) and "results wait to be read" in str(outcome[0])
+
+
 def test_a_node_error_is_the_runs_one_line_error_at_the_caller(graph_file) -> None:
     g = graph_file(
         "nodes:\n  src: {type: counter}\n"
