@@ -170,3 +170,20 @@ def test_a_long_session_is_reduced_to_bounded_samples_with_its_spans_exact() -> 
     assert (bout.start, bout.end) == (0.0, 49_999 / 30)
     (gate,) = records.out_of_position
     assert (gate.start, gate.end, gate.label) == (1000.0, 30_300 / 30, "knee not seen")
+
+
+def test_the_overview_image_names_the_noted_reps_itself(session_files) -> None:
+    # The PNG goes where the page does not (a message, a print): the notes must be in it.
+    from nodes.sinks.report import MAX_NOTE_LINES, overview_figure
+
+    summary = json.loads(session_files[0].read_text())
+    events = summary["rep_events"]
+    notes: list[list[str]] = [[] for _ in events]
+    notes[2] = ["too shallow (40 of the set's 110)"]
+    fig = overview_figure(summary, notes)
+    assert fig.get_supxlabel() == "squat 3: too shallow (40 of the set's 110)"
+    red = {t.get_text() for t in fig.axes[1].get_xticklabels() if t.get_color() == "#d62728"}
+    assert red == {"squat 3"}
+    many = overview_figure(summary, [["too fast"] for _ in events]).get_supxlabel().splitlines()
+    assert len(many) == MAX_NOTE_LINES + 1 and many[-1] == f"... and {len(events) - MAX_NOTE_LINES} more reps noted"
+    assert overview_figure(summary).get_supxlabel() == ""

@@ -34,6 +34,7 @@ OUT_OF_POSITION = "#d62728"
 MAX_POINTS = 20_000  # per plotted line; a long session is thinned, not its spans
 MAX_BOUT_PANELS = 12
 BRIEF_S = 0.2  # out of position for less than this: listed as a count, not a row
+MAX_NOTE_LINES = 8  # noted reps written under the overview plot (the page's table lists all)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -232,9 +233,13 @@ def _colours(summary: dict[str, Any], events: list[dict[str, Any]]) -> dict[str,
     return {name: COLOURS[i % len(COLOURS)] for i, name in enumerate(dict.fromkeys(names))}
 
 
-def overview_figure(summary: dict[str, Any]) -> Any:
-    """Reps per exercise; each rep's range of motion (the metric's extent), duration and energy."""
+def overview_figure(summary: dict[str, Any], notes: list[list[str]] | None = None) -> Any:
+    """Reps per exercise; each rep's range of motion (the metric's extent), duration and energy.
+    ``notes``: per rep event, what stands out (report_sets); noted reps are named in red and their
+    notes written under the plots, so that the PNG alone carries them."""
     events = summary["rep_events"]
+    notes = notes if notes is not None else [[] for _ in events]
+    noted = [bool(n) for n in notes]
     colours = _colours(summary, events)
     fig = _figure(11, 6.6)
     grid = fig.add_gridspec(2, 2, width_ratios=(1, 2))
@@ -276,17 +281,27 @@ def overview_figure(summary: dict[str, Any]) -> Any:
         ax.set_title(title)
         if unit:
             ax.set_ylabel(unit)
-        _rep_ticks(ax, x, labels)
-    _rep_ticks(rom, x, labels)
+        _rep_ticks(ax, x, labels, noted)
+    _rep_ticks(rom, x, labels, noted)
     handles = [_patch(colours[n], n) for n in names]
     if handles:
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+    lines = [f"{label}: {'; '.join(n)}" for label, n in zip(labels, notes, strict=True) if n]
+    if lines:
+        shown = lines[:MAX_NOTE_LINES] + (
+            [f"... and {len(lines) - MAX_NOTE_LINES} more reps noted"] if len(lines) > MAX_NOTE_LINES else []
+        )
+        fig.supxlabel("\n".join(shown), fontsize=9, color=OUT_OF_POSITION, ha="left", x=0.01)
     return fig
 
 
-def _rep_ticks(ax: Any, x: list[int], labels: list[str]) -> None:
+def _rep_ticks(ax: Any, x: list[int], labels: list[str], noted: list[bool]) -> None:
     ax.set_xticks(x)
     ax.set_xticklabels(labels if len(labels) <= 30 else [""] * len(labels), rotation=60, fontsize=7, ha="right")
+    for tick, flag in zip(ax.get_xticklabels(), noted, strict=False):
+        if flag:
+            tick.set_color(OUT_OF_POSITION)
+            tick.set_fontweight("bold")
     ax.set_xlim(0.3, max(x, default=1) + 0.7)
 
 
@@ -372,7 +387,13 @@ td.notes { text-align: left; color: #a33; }
 
 def render(summary: dict[str, Any], records: Records | None, title: str) -> tuple[str, list[bytes]]:
     """The report page and its images (PNG bytes, in page order)."""
-    images = [_png(overview_figure(summary))]
+    bouts = gates = None
+    if records is not None and records.times:
+        bouts = [(s.start, s.end) for s in records.spans]
+        gates = [(s.start, s.end, s.label) for s in records.out_of_position]
+    found = group_sets(summary["rep_events"], bouts, gates, BRIEF_S)
+    notes = {id(r.event): r.notes for found_set in found for r in found_set.reps}
+    images = [_png(overview_figure(summary, [notes.get(id(ev), []) for ev in summary["rep_events"]]))]
     if records is not None and records.times:
         images.append(_png(timeline_figure(summary, records)))
     e = html.escape
@@ -395,13 +416,7 @@ def render(summary: dict[str, Any], records: Records | None, title: str) -> tupl
             f"<td>{_num(v.get('seconds')):.1f}</td></tr>"
         )
     parts.append("</table>")
-    bouts = gates = None
-    if records is not None and records.times:
-        bouts = [(s.start, s.end) for s in records.spans]
-        gates = [(s.start, s.end, s.label) for s in records.out_of_position]
-    found = group_sets(summary["rep_events"], bouts, gates, BRIEF_S)
     parts.append(_sets_table(found))
-    notes = {id(r.event): r.notes for found_set in found for r in found_set.reps}
     parts.append(f"<h2>Reps</h2><img alt='reps per exercise and per rep' src='{_data(images[0])}'>")
     parts.append(
         "<table><tr><th>exercise</th><th>rep</th><th>start s</th><th>duration s</th><th>range of motion</th>"
