@@ -138,8 +138,9 @@ class Tally:
 
     def _bout(self, state: dict, t: float) -> None:
         """Reps per exercise: the last word on each bout (a recognition may be revised within one)."""
-        bout, exercise = state.get("bout", 0), state["exercise"]
-        reps = state.get("bout_reps", state["reps"])
+        # .get: the live view keeps a tally of whatever record it is wired to.
+        bout, exercise = state.get("bout", 0), state.get("exercise")
+        reps = state.get("bout_reps", state.get("reps", 0))
         if self.bout is not None and self.bout[0] != bout:
             _add_bout(self.bouts, self.bout)
             self.bout = None
