@@ -112,9 +112,11 @@ def test_sets_table_and_notes_on_the_reps_that_stand_out(session_files, tmp_path
     assert [(r[0], r[1], r[2]) for r in sets] == [("1", "squat", "5"), ("2", "push-up", "4")]
     for row, exercise in zip(sets, ("squat", "push-up"), strict=True):
         mine = [e for e in events if e["exercise"] == exercise]
-        assert float(row[4]) == pytest.approx(sum(e["range_of_motion"] for e in mine) / len(mine), abs=0.1)
-        assert float(row[5]) == pytest.approx(sum(e["duration"] for e in mine) / len(mine), abs=0.01)
-        assert float(row[6]) == pytest.approx(sum(e["energy"] for e in mine), rel=0.01)
+        assert float(row[5]) == pytest.approx(sum(e["range_of_motion"] for e in mine) / len(mine), abs=0.1)
+        assert float(row[6]) == pytest.approx(sum(e["duration"] for e in mine) / len(mine), abs=0.01)
+        assert float(row[7]) == pytest.approx(sum(e["energy"] for e in mine), rel=0.01)
+    # The rest before the push-ups: from the last squat's end to the first push-up's start.
+    assert sets[0][4] == "" and float(sets[1][4]) == pytest.approx(events[5]["start"] - events[4]["end"], abs=0.1)
 
     notes = {(r[0], int(r[1])): r[-1] for r in _rows(page, "rep")}
     assert "too shallow" in notes[("squat", 5)] and "too fast" in notes[("push-up", 2)]
@@ -131,7 +133,7 @@ def test_sets_table_and_notes_on_the_reps_that_stand_out(session_files, tmp_path
             assert "(knee not seen)" in note
     plain = set(notes) - overlapping - {("squat", 5), ("push-up", 2)}
     assert all(notes[k] == "" for k in plain), notes
-    assert int(sets[0][7]) == len(overlapping | {("squat", 5)}) and sets[1][7] == "1"
+    assert int(sets[0][8]) == len(overlapping | {("squat", 5)}) and sets[1][8] == "1"
 
 
 def test_without_records_a_set_ends_at_a_new_exercise_a_restart_or_a_long_pause() -> None:

@@ -19,6 +19,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -444,19 +445,20 @@ def render(summary: dict[str, Any], records: Records | None, title: str) -> tupl
 
 
 def _sets_table(found: list[Any]) -> str:
-    """Per set (a bout of one exercise): reps, mean range of motion, mean duration, energy, and how
-    many of its reps have a note."""
+    """Per set (a bout of one exercise): reps, the rest before it (from the last rep before), mean
+    range of motion, mean duration, energy, and how many of its reps have a note."""
     if not found:
         return ""
     e = html.escape
+    rests = [math.nan] + [b.start - a.end for a, b in pairwise(found)]
     rows = "".join(
         f"<tr class='set'><td>{s.number}</td><td>{e(s.exercise)}</td><td>{len(s.reps)}</td><td>{_fmt(s.start)}</td>"
-        f"<td>{_fmt(s.mean_range)}</td><td>{_fmt(s.mean_duration)}</td><td>{_fmt(s.energy)}</td>"
+        f"<td>{_fmt(rest)}</td><td>{_fmt(s.mean_range)}</td><td>{_fmt(s.mean_duration)}</td><td>{_fmt(s.energy)}</td>"
         f"<td>{sum(1 for r in s.reps if r.notes)}</td></tr>"
-        for s in found
+        for s, rest in zip(found, rests, strict=True)
     )
     return (
-        "<h2>Sets</h2><table><tr><th>set</th><th>exercise</th><th>reps</th><th>from s</th>"
+        "<h2>Sets</h2><table><tr><th>set</th><th>exercise</th><th>reps</th><th>from s</th><th>rest before s</th>"
         "<th>mean range of motion</th><th>mean duration s</th><th>energy</th><th>reps noted</th></tr>"
         f"{rows}</table><p class='note'>A rep is noted too shallow under {SHALLOW:.0%} of its set's median "
         f"range of motion, too fast under {FAST:.0%} of its median duration (sets of {MIN_REPS_TO_COMPARE} reps "
