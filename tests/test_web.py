@@ -55,6 +55,33 @@ def test_the_end_links_the_session_report(tmp_path: Path) -> None:
     assert not re.search(r"(src|href)=['\"]?(https?:)?//", page) and "<script" not in page
 
 
+def test_the_views_report_draws_what_dataflow_report_would_from_the_runs_files(tmp_path: Path) -> None:
+    from nodes.sinks.report import load_records
+
+    graph = athlete_graph(tmp_path, reps=3)
+    records = tmp_path / "reps.jsonl"
+    graph.write_text(
+        graph.read_text()
+        + "  session: {type: session, inputs: {state: reps.state, energy: energy.energy, rep: reps.rep},"
+        " params: {print: false}}\n"
+        f"  records: {{type: records, inputs: {{state: reps.state, energy: energy.energy, rep: reps.rep}},"
+        f" params: {{path: '{records}'}}}}\n"
+    )
+    with running(graph) as (runtime, view, _):
+        wait_until(lambda: api_state(view).get("ended"))
+        summary = runtime.graph.nodes["session"].instance.summary()
+    seen_summary, seen = view.report_data
+    assert seen_summary == summary and summary["exercises"]["squat"]["reps"] == 3
+    written = load_records(records)
+    assert seen.times == written.times and seen.energy == written.energy
+    # The view's rep events carry their energy too (as the summary's do).
+    assert [{k: v for k, v in e.items() if k != "energy"} for e in seen.events] == written.events
+    assert seen.spans == written.spans and seen.out_of_position == written.out_of_position
+    assert [(b.metric, b.thresholds, b.values) for b in seen.bouts] == [
+        (b.metric, b.thresholds, b.values) for b in written.bouts
+    ]
+
+
 def test_no_report_when_told(tmp_path: Path) -> None:
     with running(athlete_graph(tmp_path, reps=1, web=", report: false")) as (_, view, _):
         wait_until(lambda: api_state(view).get("ended"))

@@ -119,8 +119,9 @@ class LiveView(Node):
     def _keep_for_report(self, state: dict, energy: dict | None, rep: Any) -> None:
         t = float(self.timestamp)
         self.tally.add(t, state, energy, rep)
-        # The row the records sink would write, without the keypoints (the report draws none).
-        row: dict[str, Any] = {"seq": self.seq, "timestamp": t, **state}
+        # The row the records sink would write, without the keypoints (the report draws none), so
+        # that this report is the one `dataflow report` draws from the run's files.
+        row: dict[str, Any] = {"seq": self.seq, "timestamp": round(t, 4), **state}
         if energy is not None:
             row["energy"] = energy
         self.reducer.add(row)
