@@ -316,3 +316,37 @@ def test_a_deadlift_set_that_starts_with_the_bar_on_the_floor_counts_every_pull(
         assert node.counter.machine.reps == pulls
         # A pull lasts from the bottom to standing: as long as the synthetic athlete takes to stand up.
         assert all(0.3 < e.duration < take.rep_seconds for e in events)
+
+
+def test_a_range_takes_back_its_newest_value_as_if_never_seen() -> None:
+    rng = np.random.default_rng(8)
+    values = rng.normal(size=200)
+    tracker = RangeTracker(100.0, q=0.1)
+    kept = []
+    for i, v in enumerate(values):
+        tracker(float(v), i / 30.0)
+        if i % 3 == 0:
+            tracker.unlearn()
+        else:
+            kept.append(v)
+        expected = tuple(np.quantile(kept, [0.1, 0.9])) if kept else (np.nan, np.nan)
+        assert (tracker.low, tracker.high) == pytest.approx(expected, nan_ok=True)
+
+
+def test_a_named_exercise_learns_its_range_only_in_position() -> None:
+    from nodes.athlete.session_plan import session_keypoints
+    from nodes.counting.counter import WorkoutCounter
+
+    # Squats are out of position for push-ups (hands by the hips, upright): they are no part of the
+    # push-ups' range, whose rest end standing would otherwise stretch (shoulders high above the hands).
+    named = WorkoutCounter(spec.load("push-up"), known=True)
+    candidate = WorkoutCounter(spec.load("push-up"))
+    for t, kp in session_keypoints("squat*3"):
+        assert named.step(kp, t)[1] is not None
+        candidate.step(kp, t)
+    assert all(b == [None, None] for b in named.metrics.calibration()["low"].values())
+    # Among candidates every frame is evidence: the range learns them.
+    assert all(b[0] is not None for b in candidate.metrics.calibration()["low"].values())
+    for t, kp in session_keypoints("push-up*4"):
+        named.step(kp, t + 100.0)
+    assert named.reps == 4

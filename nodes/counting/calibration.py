@@ -35,6 +35,13 @@ class RunningQuantiles:
             self.times.popleft()
             del self.ordered[bisect.bisect_left(self.ordered, self.values.popleft())]
 
+    def drop_newest(self) -> None:
+        """Forget the value added last (values that left the window with it stay gone: they were
+        older than the window)."""
+        if self.values:
+            self.times.pop()
+            del self.ordered[bisect.bisect_left(self.ordered, self.values.pop())]
+
     def quantile(self, q: float) -> float:
         """Linear interpolation between the two nearest ranks (as numpy's default)."""
         if not self.ordered:
@@ -68,6 +75,12 @@ class RangeTracker:
         if math.isnan(value):
             return
         self.values.add(value, t)
+        self.low = self.values.quantile(self.q)
+        self.high = self.values.quantile(1.0 - self.q)
+
+    def unlearn(self) -> None:
+        """Take back the value added last: a frame that turned out not to be the exercise's."""
+        self.values.drop_newest()
         self.low = self.values.quantile(self.q)
         self.high = self.values.quantile(1.0 - self.q)
 

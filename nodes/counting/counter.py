@@ -47,6 +47,11 @@ class WorkoutCounter:
         caller when it steps several counters on one frame."""
         values = self.metrics(kp, body_scale(kp) if body is None else body, t, plain)
         blocked = self.gate_blocks(kp, values, plain[1] if plain is not None else None)
+        if blocked is not None and self.known:
+            # The range of motion is the exercise's own, learned in position. Among candidates
+            # (recognition) every frame stays in: how a workout's levels move over the frames
+            # that are not it is evidence too.
+            self.metrics.unlearn()
         return values, blocked, self.machine.step(values, t, blocked is None)
 
     def calibrate_on(self, frames: Sequence[tuple[float, Keypoints]]) -> None:
@@ -56,14 +61,14 @@ class WorkoutCounter:
         frames within the movement's range instead of learning the range from them."""
         if not frames or not self.metrics.ranges:
             return
-        scratch = MetricEvaluator(self.workout, self.known)
+        scratch = WorkoutCounter(self.workout, self.known)
         for t, kp in frames:
-            scratch(kp, body_scale(kp), t)
+            scratch.step(kp, t)
         for key, tracker in self.metrics.ranges.items():
-            tracker.seed(scratch.ranges[key].window_values(), frames[0][0])
+            tracker.seed(scratch.metrics.ranges[key].window_values(), frames[0][0])
         # Which sources move together is known over the frames too (stepping through them again
         # adds nothing: they are not newer than what it has seen).
-        self.metrics.agreement = scratch.agreement
+        self.metrics.agreement = scratch.metrics.agreement
 
     def gate_blocks(self, kp: Keypoints, values: dict[str, float], conf: list | None = None) -> str | None:
         """Why nothing may count on this frame (no person, a joint unseen, the gate condition

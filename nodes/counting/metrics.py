@@ -73,6 +73,7 @@ class MetricEvaluator:
             (m.name, source): Agreement(m.window) for m in workout.metrics.values() for source, _ in m.sources[1:]
         }
         self.left_out: dict[str, list[str]] = {}
+        self.learned: list[RangeTracker] = []  # the ranges this frame's values went into
 
     def _side_value(
         self, m: Metric, names: tuple[str, ...], xy: list, conf: list, side: str | None, body: float
@@ -92,6 +93,7 @@ class MetricEvaluator:
         """The metric values of one frame; ``plain`` = (xy, confidence) as lists when the caller
         already has them (several workouts evaluated on one frame)."""
         values: dict[str, float] = {}
+        self.learned.clear()
         present = kp.presence >= 0.5
         dt = 0.0 if self.last_t is None else max(0.0, t - self.last_t)
         self.last_t = t
@@ -128,7 +130,9 @@ class MetricEvaluator:
             tracker = self.ranges[(m.name, source)]
             # Tracked with its sign, so a range narrower than min_range is anchored at the rest end.
             v = sign * values[source]
-            tracker(v, t)
+            if not math.isnan(v):
+                tracker(v, t)
+                self.learned.append(tracker)
             if k == 0:
                 # Only a first source that moves as much as the exercise does can outvote another.
                 primary, primary_moves = v, tracker.span >= min_range
@@ -146,6 +150,14 @@ class MetricEvaluator:
         else:
             self.left_out.pop(m.name, None)
         return sum(levels) / len(levels) if levels else math.nan
+
+    def unlearn(self) -> None:
+        """Take the last frame's values back out of the ranges they went into: a frame where the
+        person is out of position for the exercise is not part of its range of motion (standing
+        before push-ups has the shoulders higher above the hands than any push-up does)."""
+        for tracker in self.learned:
+            tracker.unlearn()
+        self.learned.clear()
 
     def calibration(self) -> dict[str, dict[str, list[float | None]]]:
         """The range each level metric has learned: {level: {source: [low, high]}}, in the
