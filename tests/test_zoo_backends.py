@@ -52,6 +52,55 @@ def test_backends_agree_at_f32(tmp_path: Path) -> None:
     assert a["y"].min() >= 0.5
 
 
+def two_outputs_onnx(path: Path) -> Path:
+    """x -> y = relu(x) and z = a matmul chain (the kind of branch a pruned model does not compute)."""
+    rng = np.random.default_rng(0)
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [3, 3], rng.normal(0, 1, 9).astype(np.float32))
+    nodes = [
+        helper.make_node("Relu", ["x"], ["y"]),
+        helper.make_node("MatMul", ["x", "w"], ["m"]),
+        helper.make_node("Sigmoid", ["m"], ["z"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "two",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 4, 3])],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 4, 3]),
+            helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 4, 4, 3]),
+        ],
+        [weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+@pytest.mark.parametrize("backend", ["openvino", "onnxruntime"])
+@pytest.mark.parametrize(
+    ("keep", "names"), [(None, ["y", "z"]), (("z",), ["z"]), ((0,), ["y"]), ((-1, "y"), ["y", "z"])]
+)
+def test_backends_compute_only_the_outputs_kept(tmp_path: Path, backend: str, keep, names: list[str]) -> None:
+    path = two_outputs_onnx(tmp_path / "two.onnx")
+    x = np.random.default_rng(2).normal(size=(1, 4, 4, 3)).astype(np.float32)
+    every = open_backend(backend, path, "CPU", "f32", 1).infer(x)
+    kept = open_backend(backend, path, "CPU", "f32", 1, keep=keep).infer(x)
+    assert sorted(kept) == names
+    for name in names:
+        np.testing.assert_array_equal(kept[name], every[name])
+
+
+@pytest.mark.parametrize("backend", ["openvino", "onnxruntime"])
+@pytest.mark.parametrize("keep", [("nope",), (2,)])
+def test_keeping_an_output_the_model_lacks_is_one_clear_line(tmp_path: Path, backend: str, keep) -> None:
+    path = two_outputs_onnx(tmp_path / "two.onnx")
+    with pytest.raises(UserError) as err:
+        open_backend(backend, path, "CPU", "f32", 1, keep=keep)
+    assert f"model two.onnx has no output {keep[0]!r} (its outputs: " in str(err.value)
+    assert "\n" not in str(err.value)
+
+
 @pytest.mark.parametrize(
     ("backend", "device", "message"),
     [
@@ -160,7 +209,6 @@ def test_asynchronous_requests_give_the_same_outputs(tmp_path: Path, backend: st
     futures = [runner.submit(x, lambda out: out) for x in xs]
     for x, f in zip(xs, futures, strict=True):
         np.testing.assert_allclose(f.result(timeout=10)["y"], sync.infer(x)["y"], atol=1e-4)
-
 
 
 @pytest.mark.parametrize("backend", ["openvino", "onnxruntime"])
@@ -272,3 +320,52 @@ def test_convert_to_onnx_matches_the_tflite_model(monkeypatch, capsys, tmp_path:
     b = open_backend("onnxruntime", onnx_path, "CPU", "f32", 0).infer(x)
     np.testing.assert_allclose(a["Identity"], b["Identity"], atol=2e-3)  # landmarks, input pixels
     np.testing.assert_allclose(a["Identity_3"], b["Identity_3"], atol=2e-3)  # heatmap logits
+
+
+def person_tensor() -> np.ndarray:
+    """The synthetic athlete mid-squat, cropped as the model expects."""
+    from nodes.athlete.athlete import frames
+    from nodes.pose.preprocess import to_tensor
+    from nodes.pose.roi import Roi, warp
+
+    frame = next(s for i, s in enumerate(frames("squat", 1)) if i == 40).values["frame"]
+    image, _ = warp(frame, Roi(320, 240, 400, 400), 256, 256)
+    return to_tensor(image, "unit")
+
+
+@needs_models
+@pytest.mark.parametrize("backend", ["openvino", "onnxruntime"])
+def test_the_model_node_computes_only_what_blazepose_decodes(monkeypatch, backend: str) -> None:
+    """The default model node leaves out the segmentation mask and world landmarks (a third of the
+    inference time): the three outputs the decoder reads are the full model's, bit for bit."""
+    from nodes.pose.model import ModelNode
+
+    monkeypatch.setenv("DATAFLOW_MODELS", str(SHARED_MODELS))
+    params = {"model": "blazepose-full", "backend": backend, "device": "CPU", "precision": "f32"}
+    node = ModelNode("pose", {**params, "threads": 0, "requests": 1})
+    node.setup()
+    x = person_tensor()
+    pruned = node.process(x)["tensors"]
+    full = open_backend(backend, node.path, "CPU", "f32", 0).infer(x)
+    node.close()
+    assert sorted(full) == ["Identity", "Identity_1", "Identity_2", "Identity_3", "Identity_4"]
+    assert sorted(pruned) == ["Identity", "Identity_1", "Identity_3"]
+    assert full["Identity_1"].item() > 0.9  # a person: the landmarks compared are real ones
+    for name in pruned:
+        np.testing.assert_array_equal(pruned[name], full[name])
+
+
+@needs_models
+def test_convert_to_ir_keeps_the_decoded_outputs(tmp_path: Path, monkeypatch, capsys) -> None:
+    from dataflow.cli import main
+
+    monkeypatch.setenv("DATAFLOW_MODELS", str(SHARED_MODELS))
+    assert main(["models", "convert", "blazepose-full", "--to", "ir", "--out", str(tmp_path)]) == 0
+    xml = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    _, tflite = zoo.resolve("blazepose-full", ("tflite",))
+    x = person_tensor()
+    made = open_backend("openvino", xml, "CPU", "f32", 0).infer(x)
+    source = open_backend("openvino", tflite, "CPU", "f32", 0).infer(x)
+    assert sorted(made) == ["Identity", "Identity_1", "Identity_3"]
+    for name in made:
+        np.testing.assert_allclose(made[name], source[name], atol=1e-4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,6 +17,10 @@ from dataflow import UserError
 PRECISIONS = ("f32", "f16", "bf16")
 CLOSE_WAIT = 30.0  # seconds a closing backend waits for its requests' callbacks
 CALLBACK_EXIT = 0.01
+
+# Which outputs to compute: names, or indices into the model's own output order (the zoo's
+# ``outputs`` values). None computes every output the file declares.
+Keep = Sequence[str | int] | None
 
 
 class Backend(Protocol):
@@ -38,7 +42,9 @@ def formats_for(backend: str) -> tuple[str, ...]:
 class OpenVINOBackend:
     """OpenVINO on any device it accepts (CPU, GPU, NPU, MYRIAD, AUTO:..., HETERO:...)."""
 
-    def __init__(self, path: Path, device: str, precision: str, threads: int, requests: int = 1) -> None:
+    def __init__(
+        self, path: Path, device: str, precision: str, threads: int, requests: int = 1, keep: Keep = None
+    ) -> None:
         import openvino as ov
 
         core = ov.Core()
@@ -54,7 +60,7 @@ class OpenVINOBackend:
         if threads > 0 and base == "CPU":
             config["INFERENCE_NUM_THREADS"] = str(threads)
         try:
-            model = core.read_model(str(path))
+            model = prune_openvino(core.read_model(str(path)), keep, path.name)
             self.compiled = core.compile_model(model, device, config)
         except RuntimeError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -112,6 +118,54 @@ class OpenVINOBackend:
                 self.returned.notify_all()
 
 
+def prune_openvino(model: Any, keep: Keep, label: str) -> Any:
+    """``model`` (an ``ov.Model``) with only the ``keep`` outputs. Compiling drops every layer
+    that then feeds no output: BlazePose's segmentation mask (256x256) and world landmarks, which
+    no decoder reads, are a third of its inference time."""
+    if keep is None:
+        return model
+    results = list(model.get_results())
+    wanted = {
+        _pick(keep_one, [r.output(0).get_names() | r.input_value(0).get_names() for r in results], label)
+        for keep_one in keep
+    }
+    for i, result in enumerate(results):
+        if i not in wanted:
+            model.remove_result(result)
+    return model
+
+
+def _pick(want: str | int, names: list[set[str]], label: str) -> int:
+    """The index of output ``want`` (a name or an index) among outputs known by ``names``."""
+    if isinstance(want, int):
+        if -len(names) <= want < len(names):
+            return want % len(names)
+    else:
+        for i, known in enumerate(names):
+            if want in known:
+                return i
+    have = ", ".join(sorted(n for known in names for n in known)) or "none"
+    raise UserError(f"model {label} has no output {want!r} (its outputs: {have})")
+
+
+def _prune_onnx(path: Path, keep: Keep) -> str | bytes:
+    """The ONNX file (its path, or the serialized model with only the ``keep`` outputs): ONNX
+    Runtime's graph optimizer then removes the nodes nothing reads, as OpenVINO's compiler does."""
+    if keep is None:
+        return str(path)
+    import onnx
+
+    try:
+        model = onnx.load(str(path))
+    except Exception as exc:  # a damaged file: ONNX Runtime would say the same
+        raise UserError(f"onnxruntime cannot load {path.name}: {str(exc).splitlines()[0]}") from None
+    outputs = list(model.graph.output)
+    wanted = {_pick(k, [{o.name} for o in outputs], path.name) for k in keep}
+    del model.graph.output[:]
+    model.graph.output.extend(o for i, o in enumerate(outputs) if i in wanted)
+    return model.SerializeToString()
+
+
 def _check_openvino_device(core, device: str, version: str) -> None:
     available = core.available_devices
     _, _, rest = device.partition(":")
@@ -132,7 +186,9 @@ def _check_openvino_device(core, device: str, version: str) -> None:
 class OnnxRuntimeBackend:
     """ONNX Runtime with a list of execution providers (``device``: comma-separated)."""
 
-    def __init__(self, path: Path, device: str, precision: str, threads: int, requests: int = 1) -> None:
+    def __init__(
+        self, path: Path, device: str, precision: str, threads: int, requests: int = 1, keep: Keep = None
+    ) -> None:
         import onnxruntime as ort
 
         if precision != "f32":
@@ -150,8 +206,9 @@ class OnnxRuntimeBackend:
             threads = max(1, (os.cpu_count() or 1) // requests)
         if threads > 0:
             opts.intra_op_num_threads = threads
+        model = _prune_onnx(path, keep)
         try:
-            self.session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+            self.session = ort.InferenceSession(model, sess_options=opts, providers=providers)
         except Exception as exc:
             raise UserError(f"onnxruntime cannot load {path.name}: {str(exc).splitlines()[0]}") from None
         inp = self.session.get_inputs()[0]
@@ -182,14 +239,17 @@ def _provider_name(name: str) -> str:
     return short.get(name.lower(), name)
 
 
-def open_backend(backend: str, path: Path, device: str, precision: str, threads: int, requests: int = 1) -> Backend:
-    """An inference backend, warmed up; ``requests`` > 1 enables ``submit`` with that many in flight."""
+def open_backend(
+    backend: str, path: Path, device: str, precision: str, threads: int, requests: int = 1, keep: Keep = None
+) -> Backend:
+    """An inference backend, warmed up; ``requests`` > 1 enables ``submit`` with that many in flight;
+    ``keep`` names the outputs to compute (None: all of the file's)."""
     if backend == "openvino":
-        runner: Backend = OpenVINOBackend(path, device, precision, threads, requests)
+        runner: Backend = OpenVINOBackend(path, device, precision, threads, requests, keep)
     elif backend == "onnxruntime":
         if device.upper() in ("CPU", "AUTO"):
             device = "CPUExecutionProvider"
-        runner = OnnxRuntimeBackend(path, device, precision, threads, requests)
+        runner = OnnxRuntimeBackend(path, device, precision, threads, requests, keep)
     else:
         raise UserError(f"unknown backend '{backend}' (openvino or onnxruntime)")
     # The first inference allocates and tunes; do it here, before any frame is timed.

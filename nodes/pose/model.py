@@ -32,8 +32,11 @@ class ModelNode(Node):
         self.spec, self.path = zoo.resolve(self.model, formats_for(self.backend))
         # 0 = the backend's choice, unless the run was given a share of the cores (dataflow batch).
         threads = self.threads or int(os.environ.get(CPUS_ENV, "0") or 0)
+        # Only the outputs the zoo's decoder reads: the others (BlazePose's segmentation mask and
+        # world landmarks) cost a third of the inference and nothing downstream looks at them.
+        keep = tuple(self.spec.outputs.values()) if self.spec is not None else None
         self.runner: Backend = open_backend(
-            self.backend, self.path, self.device, self.precision, threads, self.requests
+            self.backend, self.path, self.device, self.precision, threads, self.requests, keep
         )
 
     def max_in_flight(self) -> int:

@@ -61,9 +61,14 @@ def _convert(args: argparse.Namespace) -> int:
     if args.to == "ir":
         import openvino as ov
 
+        from .backends import prune_openvino
+
         suffix = "-fp16" if args.fp16 else ""
         target = out_dir / f"{src.stem}{suffix}.xml"
-        ov.save_model(ov.convert_model(str(src)), str(target), compress_to_fp16=args.fp16)
+        # The IR holds only the outputs the zoo's decoder reads, as the backends compute from the source.
+        keep = tuple(s.outputs.values()) if s is not None else None
+        model = prune_openvino(ov.convert_model(str(src)), keep, src.name)
+        ov.save_model(model, str(target), compress_to_fp16=args.fp16)
         print(target)
         return 0
     if importlib.util.find_spec("tf2onnx") is None:
