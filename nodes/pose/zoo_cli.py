@@ -1,4 +1,4 @@
-"""`dataflow models list | pull NAME | convert NAME --to ir|onnx [--fp16]`."""
+"""`dataflow models list | pull NAME | convert NAME --to ir|onnx [--fp16 | --int8 [--calibrate CLIP ...]]`."""
 
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ def register(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace], 
     conv.add_argument("--to", choices=("ir", "onnx"), required=True)
     conv.add_argument("--fp16", action="store_true", help="IR weights in FP16 (the compute stick's format)")
     conv.add_argument("--out", help="output folder (default: the cache)")
+    conv.add_argument("--int8", action="store_true", help="IR quantized to INT8 (NNCF; heads f32), the [int8] extra")
+    conv.add_argument(
+        "--calibrate", nargs="+", default=[], metavar="CLIP", help="--int8: your clips beside the synthetic athlete"
+    )
+    conv.add_argument("--frames", type=int, default=0, help="--int8: calibration frames (default 300)")
     return run
 
 
@@ -41,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 def _list() -> int:
     rows = [("name", "variant", "decoder", "input", "size MB", "cached")]
     for s in zoo.load_manifest().values():
-        size = sum(f.size or 0 for f in s.files if f.fmt != "onnx") / 1e6
+        size = sum(f.size or 0 for f in s.files if f.fmt != "onnx" and not f.made) / 1e6
         rows.append((s.name, s.variant, s.decoder, f"{s.width}x{s.height}", f"{size:.1f}", _cached(s)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
@@ -55,22 +60,22 @@ def _cached(s: zoo.ModelSpec) -> str:
 
 
 def _convert(args: argparse.Namespace) -> int:
+    if (args.int8 or args.calibrate or args.frames) and args.to != "ir":
+        raise UserError("--int8, --calibrate and --frames make an OpenVINO IR: use --to ir")
+    if args.frames < 0:
+        raise UserError(f"--frames must be at least 1 (got {args.frames})")
     s, src = zoo.resolve(args.name, ("tflite", "onnx"))
-    out_dir = Path(args.out) if args.out else zoo.cache_dir() / (s.name if s else src.stem)
-    out_dir.mkdir(parents=True, exist_ok=True)
     if args.to == "ir":
-        import openvino as ov
+        from .int8 import make_ir
 
-        from .backends import prune_openvino
-
-        suffix = "-fp16" if args.fp16 else ""
-        target = out_dir / f"{src.stem}{suffix}.xml"
+        folder = (s.name if s else src.stem) + ("-int8" if args.int8 else "")
+        out_dir = Path(args.out) if args.out else zoo.cache_dir() / folder
         # The IR holds only the outputs the zoo's decoder reads, as the backends compute from the source.
-        keep = tuple(s.outputs.values()) if s is not None else None
-        model = prune_openvino(ov.convert_model(str(src)), keep, src.name)
-        ov.save_model(model, str(target), compress_to_fp16=args.fp16)
+        target = make_ir(s, src, out_dir, args.fp16, args.int8, args.frames, args.calibrate)
         print(target)
         return 0
+    out_dir = Path(args.out) if args.out else zoo.cache_dir() / (s.name if s else src.stem)
+    out_dir.mkdir(parents=True, exist_ok=True)
     if importlib.util.find_spec("tf2onnx") is None:
         raise UserError("--to onnx needs tf2onnx and TensorFlow: pip install -e '.[onnx]'")
     if src.suffix != ".tflite":
