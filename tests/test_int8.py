@@ -153,3 +153,12 @@ def test_bad_convert_arguments_are_one_line(models: Path, capsys, extra: list[st
     err = capsys.readouterr().err.strip()
     assert err.splitlines() == [err] and message in err
     assert not (out / "pose_landmark_full-int8.xml").exists()
+
+
+def test_calibration_spreads_frames_evenly_and_refuses_none() -> None:
+    assert calibration.spread(list(range(10)), 4) == [0, 3, 6, 9]
+    assert calibration.spread([1, 2], 5) == [1, 2]
+    with pytest.raises(UserError, match="at least one frame"):
+        calibration.calibration_tensors(0)
+    with pytest.raises(UserError, match="no calibration input"):
+        calibration.calibration_tensors(10, synthetic=False)

@@ -10,6 +10,7 @@ beside the model keeps every crop; an even spread of them is the calibration set
 from __future__ import annotations
 
 import tempfile
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -50,7 +51,7 @@ def crops_of(source: str, model: str = "blazepose-full", max_frames: int = 0) ->
     from dataflow.runtime import Runtime
 
     pipeline = builtin_dir() / "pose_pipeline.yaml"
-    key = f"{source}#{id(pipeline)}"
+    key = uuid.uuid4().hex  # this call's tensors, whatever else runs a tap
     with tempfile.TemporaryDirectory(prefix="dataflow-calibrate-") as tmp:
         graph_path = Path(tmp) / "calibrate.yaml"
         graph_path.write_text(

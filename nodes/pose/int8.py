@@ -53,6 +53,9 @@ def make_ir(
         raise UserError("--int8 and --fp16 are two different models; choose one")
     if (frames or clips) and not int8:
         raise UserError("--calibrate and --frames are for --int8")
+    for clip in clips:  # before anything slow is started
+        if not Path(clip).is_file():
+            raise UserError(f"calibration clip not found: {clip}")
     keep = tuple(spec.outputs.values()) if spec is not None else None
     model = prune_openvino(ov.convert_model(str(src)), keep, src.name)
     record: dict[str, Any] = {"source": src.name, "source_sha256": zoo.sha256(src)}
