@@ -7,7 +7,7 @@ checks the graph, sorts it, and runs every node as a pipelined worker thread.
 from .channels import EMPTY, EOS, Packet
 from .errors import DataflowError, GraphError, UserError
 from .graph import Graph, load_graph
-from .node import In, Node, Out, Sample
+from .node import In, Node, Out, Output, Sample
 from .params import REQUIRED, Param
 from .runtime import RunResult, Runtime
 from .session import Result, Session
@@ -34,6 +34,7 @@ __all__ = [
     "KeypointsType",
     "Node",
     "Out",
+    "Output",
     "Packet",
     "Param",
     "PortType",

@@ -34,6 +34,11 @@ EMPTY: Any = _Sentinel("EMPTY")
 It still travels so that joins and 'previous' feedback know the sequence is settled."""
 
 
+ENDED: Any = _Sentinel("ENDED")
+"""The data of a packet that ends its stream mid-run (other streams go on): every node passes
+it on and closes that stream's instance."""
+
+
 class Packet:
     """One value on one edge: stream id, sequence number, capture timestamp, data."""
 

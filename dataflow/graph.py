@@ -24,7 +24,7 @@ GRAPH_KEYS = ("graph", "description", "params", "include", "set", "nodes", "queu
 NODE_KEYS = ("type", "params", "inputs", "on_error", "queue_size", "choose", "cases")
 CASE_KEYS = ("match", "type", "params")
 INPUT_KEYS = ("from", "feedback", "lag", "queue_size", "policy", "batch")
-FEEDBACK_MODES = ("latest", "previous")
+FEEDBACK_MODES = ("latest", "previous", "streams")
 POLICIES = ("block", "drop_oldest")
 ON_ERROR = ("stop", "skip")
 DEFAULT_QUEUE_SIZE = 8
@@ -473,7 +473,9 @@ def _edge(node: str, port: str, spec: Any, queue_size: int, where: str, scope: _
         if feedback is True:
             feedback = "latest"
         if feedback not in (None, False, *FEEDBACK_MODES):
-            raise GraphError(f"node '{node}' input '{port}': feedback must be latest or previous", spec.at("feedback"))
+            raise GraphError(
+                f"node '{node}' input '{port}': feedback must be latest, previous or streams", spec.at("feedback")
+            )
         feedback = feedback or None
         policy = spec.get("policy", "block")
         if policy not in POLICIES:

@@ -49,6 +49,22 @@ class Sample:
     stream: str | None = None
 
 
+@dataclass
+class Output:
+    """One item of what ``process`` may return as a list: values on another stream than the
+    packet's (``stream``), or, with ``end=True``, the end of that stream mid-run.
+
+    A stream a node starts this way gets its own sequence numbers and the timestamp of the packet
+    that made it; a stream's end reaches every node downstream, which then closes that stream's
+    instance of a ``stateful`` node (its state is flushed, its summary kept for the run's).
+    ``stream=None`` means the packet's own stream (and seq).
+    """
+
+    values: dict[str, Any] | None = None
+    stream: str | None = None
+    end: bool = False
+
+
 class Node:
     """Base class of every node.
 
@@ -163,3 +179,13 @@ class Node:
     def summary(self) -> dict[str, Any] | None:
         """What a sink reports at the end of a run (merged into ``--summary-json``)."""
         return None
+
+    @classmethod
+    def combine_summaries(cls, parts: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+        """The run's summary from a ``stateful`` sink's instances, one ``(stream, summary)`` per
+        stream in the order the streams started. By default later streams overwrite earlier keys
+        (one stream: its summary)."""
+        out: dict[str, Any] = {}
+        for _, part in parts:
+            out.update(part)
+        return out

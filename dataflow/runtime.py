@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 
-from .channels import EMPTY, EOS, Channel, Inbox, Packet
+from .channels import EMPTY, ENDED, EOS, Channel, Inbox, Packet
 from .errors import DataflowError
 from .graph import Graph, NodeSpec
-from .node import Node, Sample
+from .node import Node, Output, Sample
 from .stats import NodeStats, stats_document
 
 log = logging.getLogger("dataflow")
@@ -96,6 +96,12 @@ class Worker:
         self.port_targets: list[tuple[str, list[int]]] = [(p.name, []) for p in spec.cls.outputs]
         self.instances: dict[str, Node] = {}
         self.first: Node | None = spec.instance  # checked and set up before the run
+        self.first_taken = False
+        # Instances of streams that ended mid-run: closed, kept for the run's summary.
+        self.retired: list[tuple[str, Node]] = []
+        self.closed_ids: set[int] = set()
+        self.out_seqs: dict[str, int] = {}  # next seq of each stream this node started (Output)
+        self._started: dict[str, int] = {}
         self.generated = 0
         self.thread = threading.Thread(target=self._run, name=f"dataflow:{spec.name}", daemon=True)
         self.done = False
@@ -105,13 +111,43 @@ class Worker:
     def instance(self, stream: str) -> Node:
         node = self.instances.get(stream)
         if node is None:
-            if self.first is not None and (not self.instances or not self.spec.cls.stateful):
+            if self.first is not None and (not self.first_taken or not self.spec.cls.stateful):
                 node = self.first
+                self.first_taken = True
             else:
                 node = self.spec.cls(self.name, self.spec.params)
                 node.setup()
             self.instances[stream] = node
+            self._started.setdefault(stream, len(self._started))
         return node
+
+    def end_stream(self, stream: str, seq: int, ts: float) -> None:
+        """A stream ended mid-run: pass its end on, then close its instance of a stateful node
+        (a shared instance stays open: other streams still use it)."""
+        self.send_end(stream, seq, ts)
+        node = self.instances.pop(stream, None)
+        if node is None or not self.spec.cls.stateful:
+            return
+        self.retired.append((stream, node))
+        self._close_one(node)
+
+    def send_end(self, stream: str, seq: int, ts: float) -> None:
+        """Send the end of ``stream`` on every output."""
+        self.out_seqs.pop(stream, None)
+        if self.flat_targets:
+            packet = Packet(stream, seq, ts, ENDED)
+            for k in range(len(self.flat_targets)):
+                self.outbox[k].append(packet)
+            self.flush()
+
+    def streams_and_nodes(self) -> list[tuple[str, Node]]:
+        """(stream, instance) of every stream this worker served, in the order they started
+        (the set-up instance alone when it served none)."""
+        live = list(self.instances.items())
+        pairs = sorted(self.retired + live, key=lambda p: self._started.get(p[0], 0))
+        if not pairs and self.first is not None:
+            pairs = [("", self.first)]
+        return pairs
 
     # -- emitting -------------------------------------------------------------
     def connect(self, port: str, inbox: Inbox, index: int) -> None:
@@ -122,8 +158,12 @@ class Worker:
             (p, [k for k, t in enumerate(self.flat_targets) if t in targets]) for p, targets in self.targets.items()
         ]
 
-    def emit(self, stream: str, seq: int, ts: float, values: dict[str, Any] | None) -> None:
-        """Buffer one packet per output port (EMPTY where the node gave no value); ``flush`` sends."""
+    def emit(self, stream: str, seq: int, ts: float, values: Any) -> None:
+        """Buffer one packet per output port (EMPTY where the node gave no value); ``flush`` sends.
+        ``values`` may be a list of ``Output``: values on other streams, or their end."""
+        if values.__class__ is list:
+            self.emit_outputs(stream, seq, ts, values)
+            return
         for port, indexes in self.port_targets:
             data = EMPTY if values is None else values.get(port, EMPTY)
             if data is not EMPTY:
@@ -133,6 +173,29 @@ class Worker:
                 outbox = self.outbox
                 for k in indexes:
                     outbox[k].append(packet)
+
+    def emit_outputs(self, stream: str, seq: int, ts: float, outputs: list[Output]) -> None:
+        """What a node returned as a list of ``Output``: each on its stream (started streams get
+        their own seqs), ends sent on; the packet's own stream gets EMPTY when none is for it, so
+        that joins and feedback downstream know its seq is settled."""
+        own: dict[str, Any] | None = None
+        for item in outputs:
+            if not isinstance(item, Output):
+                raise TypeError(f"node '{self.name}' returned a list holding {type(item).__name__}, not Output")
+            target = item.stream
+            if target is None or target == stream:
+                if item.end:
+                    raise TypeError(f"node '{self.name}' cannot end its input's own stream {stream!r}")
+                own = item.values
+                continue
+            next_seq = self.out_seqs.get(target, 0)
+            if item.end:
+                if target in self.out_seqs:
+                    self.send_end(target, next_seq, ts)
+                continue
+            self.out_seqs[target] = next_seq + 1
+            self.emit(target, next_seq, ts, item.values)
+        self.emit(stream, seq, ts, own)
 
     def flush(self) -> None:
         """Send buffered packets. Every consumer gets what fits before we wait on a full one:
@@ -204,18 +267,25 @@ class Worker:
         return self.first.max_in_flight() if self.first is not None else 1
 
     def nodes(self) -> list[Node]:
-        """Every distinct instance this worker holds."""
-        return list({id(n): n for n in (self.first, *self.instances.values()) if n is not None}.values())
+        """Every distinct instance this worker holds (also those of streams that ended)."""
+        every = (self.first, *self.instances.values(), *(n for _, n in self.retired))
+        return list({id(n): n for n in every if n is not None}.values())
 
     def _close(self) -> None:
         if self.closed:
             return
         self.closed = True
         for node in self.nodes():
-            try:
-                node.close()
-            except Exception as exc:
-                self.runtime.fail(NodeFailure(self.name, None, exc, traceback.format_exc()))
+            self._close_one(node)
+
+    def _close_one(self, node: Node) -> None:
+        if id(node) in self.closed_ids:
+            return
+        self.closed_ids.add(id(node))
+        try:
+            node.close()
+        except Exception as exc:
+            self.runtime.fail(NodeFailure(self.name, None, exc, traceback.format_exc()))
 
     def _call(self, node: Node, packet: Packet, kwargs: dict[str, Any]) -> dict[str, Any] | None:
         node.packet = packet
@@ -294,6 +364,12 @@ class Worker:
                     stats.packets_in -= 1
                     return
                 data = packet.data
+                if data is ENDED:
+                    stats.packets_in -= 1
+                    if packet.stream == stream:
+                        stream = None  # its instance is closed: look the next one up again
+                    self.end_stream(packet.stream, packet.seq, packet.timestamp)
+                    continue
                 if data is EMPTY and required:
                     out = None
                 else:
@@ -314,6 +390,11 @@ class Worker:
                     times.append(dt)
                     if dt > FLUSH_AFTER_S:
                         n = 0
+                    if out.__class__ is list:
+                        self.emit_outputs(packet.stream, packet.seq, packet.timestamp, out)
+                        if not n % FLUSH_EVERY:
+                            flush()
+                        continue
                 for out_port, indexes in port_targets:
                     value = EMPTY if out is None else out.get(out_port, EMPTY)
                     if value is not EMPTY:
@@ -343,6 +424,10 @@ class Worker:
                 if packet is EOS:
                     flying.finish()
                     return
+                if packet.data is ENDED:
+                    flying.finish()  # the stream's results go out before its end
+                    self.end_stream(packet.stream, packet.seq, packet.timestamp)
+                    continue
                 self.stats.packets_in += 1
                 if packet.data is EMPTY and required:
                     flying.add(packet, None, 0.0)
@@ -436,11 +521,22 @@ class _Joiner:
         # Sequence numbers this node processed, newest last, as far back as a feedback lag reaches.
         self.done: dict[str, deque[int]] = {}
         self.max_lag = max((worker.channels[i].lag for i in worker.feedback), default=1) or 1
+        self.ending: dict[str, set[int]] = {}  # stream -> main inputs that brought its end
+        self.end_at: dict[str, tuple[int, float]] = {}
 
     def add(self, index: int, packet: Any) -> None:
         ch = self.w.channels[index]
         if ch.feedback:
             if packet is EOS:
+                return
+            if packet.data is ENDED:
+                # Stream gone: its values leave the feedback (a 'streams' input lists it no more).
+                self.latest[index].pop(packet.stream, None)
+                self.previous[index].pop(packet.stream, None)
+                return
+            if ch.feedback == "streams":
+                if packet.data is not EMPTY:
+                    self.latest[index][packet.stream] = packet.data
                 return
             if ch.feedback == "latest":
                 if packet.data is not EMPTY:
@@ -452,6 +548,10 @@ class _Joiner:
             return
         if packet is EOS:
             self.eos[index] = True
+            return
+        if packet.data is ENDED:
+            self.ending.setdefault(packet.stream, set()).add(index)
+            self.end_at[packet.stream] = (packet.seq, packet.timestamp)
             return
         per_stream = self.heads.get(packet.stream)
         if per_stream is None:
@@ -471,6 +571,28 @@ class _Joiner:
         for stream in self.streams:
             while self._fire_one(stream):
                 pass
+        for stream in [s for s, got in self.ending.items() if self._ended(s, got)]:
+            self._end(stream)
+
+    def _ended(self, stream: str, got: set[int]) -> bool:
+        """Every main input brought the stream's end (or ended altogether) and nothing of it waits."""
+        if not all(i in got or self.eos[i] for i in self.w.main):
+            return False
+        heads = self.heads.get(stream)
+        return heads is None or not any(heads.values())
+
+    def _end(self, stream: str) -> None:
+        del self.ending[stream]
+        seq, ts = self.end_at.pop(stream)
+        if self.flying is not None:
+            self.flying.finish()  # the stream's results go out before its end
+        self.heads.pop(stream, None)
+        if stream in self.streams:
+            self.streams.remove(stream)
+        self.done.pop(stream, None)
+        for per_input in (*self.latest_seq.values(), *self.previous.values()):
+            per_input.pop(stream, None)
+        self.w.end_stream(stream, seq, ts)
 
     def _fire_one(self, stream: str) -> bool:
         w = self.w
@@ -481,7 +603,7 @@ class _Joiner:
             if q:
                 if seq is None or q[0].seq < seq:
                     seq = q[0].seq
-            elif not self.eos[i]:
+            elif not self.eos[i] and i not in self.ending.get(stream, ()):
                 return False  # this input may still bring the lowest seq
         if seq is None:
             return False
@@ -530,6 +652,9 @@ class _Joiner:
         for i in self.w.feedback:
             ch = self.w.channels[i]
             port = self.w.ports[i]
+            if ch.feedback == "streams":
+                values[port] = dict(self.latest[i])  # the newest value of every stream going on
+                continue
             if ch.feedback == "latest":
                 # Bounded: wait until the loop has brought round at least the packet ``lag`` before.
                 if ch.lag and len(done) >= ch.lag and self.latest_seq[i].get(stream, -1) < done[-ch.lag]:
@@ -694,6 +819,12 @@ class Runtime:
         }
         for w in self.workers.values():
             if any(w.targets.values()):
+                continue
+            if w.spec.cls.stateful:
+                parts = [(stream, node.summary()) for stream, node in w.streams_and_nodes()]
+                parts = [(stream, part) for stream, part in parts if part]
+                if parts:
+                    summary.update(w.spec.cls.combine_summaries(parts))
                 continue
             for node in w.nodes():
                 extra = node.summary()

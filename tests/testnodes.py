@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from dataflow import ANY, FRAME, SCALAR, In, KeypointsType, Node, Out, Param, Sample
+from dataflow import ANY, FRAME, SCALAR, In, KeypointsType, Node, Out, Output, Param, Sample
 
 KEYPOINTS = KeypointsType()
 JOINTS = ("nose", "left_knee", "right_knee")
@@ -248,3 +248,65 @@ class Linger(Node):
 
     def close(self) -> None:
         self.closed_at = time.monotonic()
+
+
+class Fanout(Node):
+    """Each packet's value goes to streams s0..s{streams-1}; stream s{k} ends after ``end_after``
+    values (0: never), so streams start and end while the input stream goes on."""
+
+    inputs = [In("value", SCALAR)]
+    outputs = [Out("value", SCALAR)]
+    params = [Param("streams", int, 2), Param("end_after", int, 0)]
+
+    def process(self, value: float) -> list[Output]:
+        out = []
+        for k in range(self.streams):
+            stream = f"s{k}"
+            if self.end_after and self.seq == self.end_after * (k + 1):
+                out.append(Output(stream=stream, end=True))
+            elif not self.end_after or self.seq < self.end_after * (k + 1):
+                out.append(Output({"value": value + 1000 * k}, stream=stream))
+        return out
+
+
+CLOSED: list[tuple[str, str, float]] = []  # (node, stream, total) as stream instances close
+
+
+class StreamTotal(Node):
+    """A stateful sink: one total per stream; a closed instance notes itself in CLOSED."""
+
+    inputs = [In("value", SCALAR)]
+    stateful = True
+
+    def setup(self) -> None:
+        self.total = 0.0
+        self.mine: str | None = None
+
+    def process(self, value: float) -> None:
+        self.mine = self.stream
+        self.total += value
+
+    def summary(self) -> dict[str, Any]:
+        return {"total": self.total}
+
+    @classmethod
+    def combine_summaries(cls, parts: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+        return {"totals": {stream: part["total"] for stream, part in parts}}
+
+    def close(self) -> None:
+        with LOCK:
+            CLOSED.append((self.name, self.mine or "", self.total))
+
+
+class SeeStreams(Node):
+    """Remember, per packet, which streams its 'streams' feedback input held."""
+
+    inputs = [In("value", SCALAR), In("others", SCALAR, optional=True)]
+
+    def setup(self) -> None:
+        with LOCK:
+            RECEIVED[self.name] = []
+
+    def process(self, value: float, others: dict[str, float] | None) -> None:
+        with LOCK:
+            RECEIVED[self.name].append((self.stream, self.seq, sorted(others or {})))
