@@ -113,7 +113,7 @@ CASES = {
     "bad feedback mode": (
         GOOD.replace("inputs: {value: src.value}", "inputs: {value: {from: src.value, feedback: sometimes}}"),
         [],
-        ["g.yaml:9", "feedback must be latest or previous"],
+        ["g.yaml:9", "feedback must be latest, previous or streams"],
     ),
     "custom class not a node": (
         GOOD.replace("type: scale", "type: os:getcwd"),
