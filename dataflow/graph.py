@@ -22,7 +22,7 @@ from .yamlsrc import LocDict, load_yaml
 
 GRAPH_KEYS = ("graph", "description", "params", "include", "set", "nodes", "queue_size")
 NODE_KEYS = ("type", "params", "inputs", "on_error", "queue_size", "choose", "cases")
-CASE_KEYS = ("match", "type", "params")
+CASE_KEYS = ("match", "type", "params", "inputs")
 INPUT_KEYS = ("from", "feedback", "lag", "queue_size", "policy", "batch")
 FEEDBACK_MODES = ("latest", "previous", "streams")
 POLICIES = ("block", "drop_oldest")
@@ -357,6 +357,7 @@ def _choose(node: str, body: LocDict, scope: _Scope) -> LocDict:
     for key in ("type", "params"):
         if key in body:
             raise GraphError(f"node '{node}': with 'choose', give '{key}' in each case", body.at(key))
+    # A case may also wire the node's inputs (a path whose nodes differ); else the node's own hold.
     cases = body.get("cases")
     if not isinstance(cases, list) or not cases:
         where = body.at("cases" if "cases" in body else "choose")
@@ -389,7 +390,7 @@ def _choose(node: str, body: LocDict, scope: _Scope) -> LocDict:
     # The node's other keys (inputs, on_error, queue_size) hold whichever case is chosen.
     out = LocDict({k: v for k, v in body.items() if k not in ("choose", "cases")})
     out.key_where = {k: body.at(k) for k in out}
-    for key in ("type", "params"):
+    for key in ("type", "params", "inputs"):
         if key in chosen:
             out[key] = chosen[key]
             out.key_where[key] = chosen.at(key)

@@ -83,6 +83,30 @@ class PersonDetector:
         self.boxes_name = next(n for n in names if "_1" not in n)
         self.scores_name = next(n for n in names if n != self.boxes_name)
 
+    def detections(self, frame_rgb_tensor: np.ndarray, crop) -> np.ndarray:
+        """Every person the detector finds in one input (after non-max suppression): rows of
+        score, box (x0, y0, x1, y1) and keypoints, in frame pixels."""
+        out = self.backend.infer(frame_rgb_tensor)
+        boxes = out[self.boxes_name].reshape(len(self.anchors), -1)
+        scores = out[self.scores_name].reshape(len(self.anchors), 1)
+        dets = ssd_decode(boxes, scores, self.anchors, 224.0, self.min_score)
+        if len(dets) == 0:
+            return dets
+        dets = weighted_nms(dets, self.iou)
+        size = np.array(crop.tensor_size, dtype=np.float32)
+        points = dets[:, 1:].reshape(len(dets), -1, 2) * size
+        frame = crop.to_frame(points.reshape(-1, 2).astype(np.float64)).reshape(points.shape)
+        dets[:, 1:] = frame.reshape(len(dets), -1)
+        return dets
+
+    def rois(self, dets: np.ndarray) -> list[Roi]:
+        """The crop of each detection (rows as ``detections`` gives them), best first."""
+        out = []
+        for det in dets[np.argsort(-dets[:, 0])]:
+            kps = det[5:].reshape(-1, 2)
+            out.append(Roi.from_alignment(kps[0], kps[1], self.roi_scale, "detector"))
+        return out
+
     def detect(self, frame_rgb_tensor: np.ndarray, crop) -> Roi | None:
         out = self.backend.infer(frame_rgb_tensor)
         boxes = out[self.boxes_name].reshape(len(self.anchors), -1)

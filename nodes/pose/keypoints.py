@@ -16,7 +16,7 @@ class Keypoints:
     ``xy`` is (N, 2); ``confidence`` (N,) is per joint (visibility for BlazePose, the heatmap peak
     for heatmap models); ``presence`` is the score that a person is there at all. ``aux`` holds a
     model's auxiliary points (BlazePose: the hip centre and the scale/rotation point used to place
-    the next frame's crop).
+    the next frame's crop). ``track`` is the person's id when the pipeline follows several.
     """
 
     schema: str
@@ -27,6 +27,7 @@ class Keypoints:
     image_size: tuple[int, int]
     z: np.ndarray | None = None
     aux: np.ndarray | None = None
+    track: int | None = None  # the person's id where several are tracked (None: one person)
 
     def index(self, name: str) -> int:
         """Position of a joint in this schema (KeyError if the schema lacks it)."""

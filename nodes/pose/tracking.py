@@ -68,9 +68,14 @@ class PoseRoi(Node):
         return {"roi": Roi.full_frame(w, h)}
 
     def _from_keypoints(self, kp: Keypoints) -> Roi | None:
-        if kp.aux is not None and len(kp.aux) >= 2:
-            return Roi.from_alignment(kp.aux[0], kp.aux[1], self.roi_scale, "keypoints")
-        sure = kp.xy[kp.confidence >= self.min_confidence]
-        if len(sure) < 2:
-            return None
-        return Roi.around(sure, self.roi_scale, "keypoints")
+        return roi_from_keypoints(kp, self.roi_scale, self.min_confidence)
+
+
+def roi_from_keypoints(kp: Keypoints, roi_scale: float, min_confidence: float) -> Roi | None:
+    """The next crop around a person: BlazePose's alignment points, else the sure joints' box."""
+    if kp.aux is not None and len(kp.aux) >= 2:
+        return Roi.from_alignment(kp.aux[0], kp.aux[1], roi_scale, "keypoints")
+    sure = kp.xy[kp.confidence >= min_confidence]
+    if len(sure) < 2:
+        return None
+    return Roi.around(sure, roi_scale, "keypoints")

@@ -66,8 +66,13 @@ class WorkoutRecords(Node):
         self.header: list[str] | None = None
 
     def process(self, keypoints: Keypoints | None, state: dict | None, energy: dict | None, rep: Any) -> None:
+        if keypoints is None and state is None and energy is None and rep is None:
+            return  # nothing of this packet's stream (a frame's own stream where each person has theirs)
         if self.writer is None:
             row: dict[str, Any] = {"seq": self.seq, "timestamp": round(float(self.timestamp), 4)}
+            person = keypoints.track if keypoints is not None else None
+            if person is not None:
+                row["person"] = person  # several people tracked: whose record this is
             if state is not None:
                 row.update(state)
             if energy is not None:
@@ -76,7 +81,7 @@ class WorkoutRecords(Node):
                 row["keypoints"] = keypoints
             self.file.write(dumps(row) + "\n")
             if rep is not None:
-                self.file.write(dumps(rep) + "\n")
+                self.file.write(dumps(rep if person is None else {**rep.to_dict(), "person": person}) + "\n")
             return
         self._csv_row(keypoints, state, energy)
 
@@ -177,26 +182,70 @@ class Tally:
 
 
 class SessionSummary(Node):
-    """Collects reps, duration and energy; prints a summary at the end and reports it to --summary-json."""
+    """Collects reps, duration and energy; prints a summary at the end and reports it to --summary-json.
 
-    inputs = [In("state", RECORD), In("energy", RECORD, optional=True), In("rep", EVENT, optional=True)]
+    One per stream: where several people are tracked (keypoints carry their id) the summary lists
+    every person (``people``: id, exercises with reps and bouts, first and last seen, rep events)."""
+
+    inputs = [
+        In("state", RECORD),
+        In("energy", RECORD, optional=True),
+        In("rep", EVENT, optional=True),
+        In("keypoints", KEYPOINTS, "whose session it is, where several people are tracked", optional=True),
+    ]
     params = [Param("print", bool, True, "print the summary on stderr at the end")]
+    stateful = True
 
     def setup(self) -> None:
         self.tally = Tally()
         self.wall_start: float | None = None
+        self.person: int | None = None
 
-    def process(self, state: dict, energy: dict | None, rep: Any) -> None:
+    def process(self, state: dict, energy: dict | None, rep: Any, keypoints: Keypoints | None = None) -> None:
         if self.wall_start is None:
             self.wall_start = time.perf_counter()
+        if keypoints is not None and keypoints.track is not None:
+            self.person = keypoints.track
         self.tally.add(float(self.timestamp), state, energy, rep)
+        if rep is not None and self.person is not None:
+            self.tally.events[-1]["person"] = self.person  # the rep just added: whose it was
 
     def exercises(self) -> dict[str, dict[str, Any]]:
         """{exercise: {reps, bouts, seconds}} over the session so far."""
         return self.tally.exercises()
 
     def summary(self) -> dict[str, Any]:
-        return self.tally.summary()
+        out = self.tally.summary()
+        if self.person is not None:
+            out["id"] = self.person
+            out["first_seen"] = round(self.tally.first or 0.0, 3)
+            out["last_seen"] = round(self.tally.last or 0.0, 3)
+        return out
+
+    @classmethod
+    def combine_summaries(cls, parts: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+        """One person: their summary, as always. Several: ``people`` (each person's, by id, with
+        their rep events), the exercises of everyone together, every rep event in time order."""
+        people = [part for _, part in parts if "id" in part]
+        if not people:
+            return super().combine_summaries(parts)
+        people.sort(key=lambda p: p["id"])
+        exercises: dict[str, dict[str, Any]] = {}
+        for person in people:
+            for name, done in person["exercises"].items():
+                total = exercises.setdefault(name, {"reps": 0, "bouts": 0, "seconds": 0.0})
+                for key in total:
+                    total[key] += done[key]
+        main = max(exercises, key=lambda k: exercises[k]["reps"], default=None)
+        events = sorted((e for p in people for e in p["rep_events"]), key=lambda e: e.get("end", 0.0))
+        return {
+            "people": people,
+            "exercise": main,
+            "reps": exercises[main]["reps"] if main else 0,
+            "exercises": {k: {**v, "seconds": round(v["seconds"], 3)} for k, v in exercises.items()},
+            "duration": round(max(p["last_seen"] for p in people) - min(p["first_seen"] for p in people), 3),
+            "rep_events": events[-MAX_EVENTS:],
+        }
 
     def close(self) -> None:
         s = self.summary()
@@ -207,4 +256,5 @@ class SessionSummary(Node):
             wall = time.perf_counter() - (self.wall_start or time.perf_counter())
             rate = f" at {frames / wall:.1f} fps" if wall > 0 else ""
             done = ", ".join(f"{k}: {v['reps']} reps" for k, v in s["exercises"].items()) or "no exercise"
-            print(f"{done}{hold} in {s['duration']:.1f} s{energy}; {frames} frames{rate}", file=sys.stderr)
+            who = f"person {self.person}: " if self.person is not None else ""
+            print(f"{who}{done}{hold} in {s['duration']:.1f} s{energy}; {frames} frames{rate}", file=sys.stderr)
