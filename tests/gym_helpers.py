@@ -86,9 +86,3 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: float = 30.0) -> 
     if writer is not None:
         writer.release()
     return n
-
-
-def people_by_place(summary: dict) -> list[dict]:
-    """The summary's people, left to right by where their first rep's... simply by id order of
-    appearance is not place: sort by the x the records give (``x`` added by the caller)."""
-    return sorted(summary.get("people", []), key=lambda p: p.get("x", 0.0))
