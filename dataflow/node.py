@@ -55,7 +55,8 @@ class Output:
     packet's (``stream``), or, with ``end=True``, the end of that stream mid-run.
 
     A stream a node starts this way gets its own sequence numbers and the timestamp of the packet
-    that made it; a stream's end reaches every node downstream, which then closes that stream's
+    that made it, and goes only on the output ports its values name (name the same ones each
+    time). A stream's end reaches every node downstream, which then closes that stream's
     instance of a ``stateful`` node (its state is flushed, its summary kept for the run's).
     ``stream=None`` means the packet's own stream (and seq).
     """

@@ -102,6 +102,7 @@ class Worker:
         self.closed_ids: set[int] = set()
         self.out_seqs: dict[str, int] = {}  # next seq of each stream this node started (Output)
         self._started: dict[str, int] = {}
+        self.out_ports: dict[str, set[str]] = {}  # the output ports each started stream goes on
         self.generated = 0
         self.thread = threading.Thread(target=self._run, name=f"dataflow:{spec.name}", daemon=True)
         self.done = False
@@ -132,12 +133,16 @@ class Worker:
         self._close_one(node)
 
     def send_end(self, stream: str, seq: int, ts: float) -> None:
-        """Send the end of ``stream`` on every output."""
+        """Send the end of ``stream`` on the outputs that carried it (a stream this node started:
+        the ports it named; any other: every output)."""
         self.out_seqs.pop(stream, None)
+        ports = self.out_ports.pop(stream, None)
         if self.flat_targets:
             packet = Packet(stream, seq, ts, ENDED)
-            for k in range(len(self.flat_targets)):
-                self.outbox[k].append(packet)
+            for port, indexes in self.port_targets:
+                if ports is None or port in ports:
+                    for k in indexes:
+                        self.outbox[k].append(packet)
             self.flush()
 
     def streams_and_nodes(self) -> list[tuple[str, Node]]:
@@ -194,8 +199,24 @@ class Worker:
                     self.send_end(target, next_seq, ts)
                 continue
             self.out_seqs[target] = next_seq + 1
-            self.emit(target, next_seq, ts, item.values)
+            # A started stream goes only on the ports it has been given values for: a consumer of
+            # another port would wait forever for the rest of a stream that never comes to it.
+            ports = self.out_ports.setdefault(target, set())
+            ports.update(item.values or ())
+            self._emit_on(target, next_seq, ts, item.values or {}, ports)
         self.emit(stream, seq, ts, own)
+
+    def _emit_on(self, stream: str, seq: int, ts: float, values: dict[str, Any], ports: set[str]) -> None:
+        for port, indexes in self.port_targets:
+            if port not in ports:
+                continue
+            data = values.get(port, EMPTY)
+            if data is not EMPTY:
+                self.stats.packets_out += 1
+            if indexes:
+                packet = Packet(stream, seq, ts, data)
+                for k in indexes:
+                    self.outbox[k].append(packet)
 
     def flush(self) -> None:
         """Send buffered packets. Every consumer gets what fits before we wait on a full one:

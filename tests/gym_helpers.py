@@ -3,6 +3,7 @@ material (the synthetic athlete, the shared clips) placed side by side."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -31,14 +32,12 @@ def clip(path: Path) -> Iterator[np.ndarray]:
         cap.release()
 
 
-def side_by_side(*sources: Iterable[np.ndarray], height: int = 480, shift: int = 0) -> Iterator[np.ndarray]:
+def side_by_side(*sources: Iterable[np.ndarray], height: int = 480) -> Iterator[np.ndarray]:
     """Frames of every source next to each other, each scaled to ``height``; a source that ends
-    early shows black while the others go on. ``shift`` pixels per frame moves the second
-    source over the first (people who cross), on a canvas as wide as the sources together."""
+    early shows black while the others go on."""
     its = [iter(s) for s in sources]
     last: list[np.ndarray | None] = [None] * len(its)
     done = [False] * len(its)
-    k = 0
     while True:
         tiles = []
         for i, it in enumerate(its):
@@ -54,23 +53,7 @@ def side_by_side(*sources: Iterable[np.ndarray], height: int = 480, shift: int =
             tiles.append(tile)
         if all(done):
             return
-        if shift and len(tiles) == 2:
-            yield _crossing(tiles[0], tiles[1], k * shift)
-        else:
-            yield np.hstack(tiles)
-        k += 1
-
-
-def _crossing(a: np.ndarray, b: np.ndarray, moved: int) -> np.ndarray:
-    """b starts right of a and moves ``moved`` pixels left, over and past a (lighter pixels win,
-    so both figures stay visible where they overlap)."""
-    width = a.shape[1] + b.shape[1]
-    canvas = np.zeros((a.shape[0], width, 3), np.uint8)
-    canvas[:, : a.shape[1]] = a
-    x = max(0, a.shape[1] - moved)
-    part = b[:, : width - x]
-    canvas[:, x : x + part.shape[1]] = np.maximum(canvas[:, x : x + part.shape[1]], part)
-    return canvas
+        yield np.hstack(tiles)
 
 
 def write_video(path: Path, frames: Iterable[np.ndarray], fps: float = 30.0) -> int:
@@ -86,3 +69,23 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: float = 30.0) -> 
     if writer is not None:
         writer.release()
     return n
+
+
+def places(records: Path) -> dict[int, float]:
+    """Each person's mean hip x over their records (JSON lines with ``person`` and keypoints)."""
+    xs: dict[int, list[float]] = {}
+    for line in records.read_text().splitlines():
+        row = json.loads(line)
+        kp = row.get("keypoints")
+        if "person" in row and kp:
+            hips = [kp["joints"][j][0] for j in ("left_hip", "right_hip") if j in kp["joints"]]
+            if hips:
+                xs.setdefault(row["person"], []).append(sum(hips) / len(hips))
+    return {p: sum(v) / len(v) for p, v in xs.items()}
+
+
+def counted_by_place(summary: dict, records: Path) -> list[tuple[str | None, int]]:
+    """(exercise, reps) of every person in the summary, left to right."""
+    where = places(records)
+    people = sorted(summary["people"], key=lambda p: where.get(p["id"], 0.0))
+    return [(p["exercise"], p["reps"]) for p in people]

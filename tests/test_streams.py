@@ -90,3 +90,18 @@ def test_feedback_mode_must_be_known(graph_file) -> None:
     )
     with pytest.raises(GraphError, match="latest, previous or streams"):
         dataflow.load_graph(g)
+
+
+def test_started_streams_go_only_on_their_ports_so_a_join_on_the_other_port_never_waits(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n"
+        "  src: {type: counter, params: {count: 300}}\n"
+        "  fan: {type: 'testnodes:FanoutBeside', inputs: {value: src.value}}\n"
+        "  add: {type: add, inputs: {a: src.value, b: fan.value}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: add.value}}\n"
+        "  each: {type: 'testnodes:Collect', inputs: {value: fan.each}}\n"
+    )
+    result = dataflow.run(str(g))
+    assert result.exit_code == 0
+    assert [(s, v) for s, _, v in testnodes.RECEIVED["out"]] == [("src", 2.0 * i) for i in range(300)]
+    assert sorted({s for s, _, _ in testnodes.RECEIVED["each"]}) == ["s0", "s1"]

@@ -310,3 +310,13 @@ class SeeStreams(Node):
     def process(self, value: float, others: dict[str, float] | None) -> None:
         with LOCK:
             RECEIVED[self.name].append((self.stream, self.seq, sorted(others or {})))
+
+
+class FanoutBeside(Node):
+    """Passes its value on its own stream (``value``) and sends it to streams s0, s1 (``each``)."""
+
+    inputs = [In("value", SCALAR)]
+    outputs = [Out("value", SCALAR), Out("each", SCALAR)]
+
+    def process(self, value: float) -> list[Output]:
+        return [Output({"value": value}), *(Output({"each": value}, stream=f"s{k}") for k in range(2))]

@@ -101,11 +101,9 @@ class PeopleRoi(Node):
     def __init__(self, name: str, params: dict[str, Any]) -> None:
         super().__init__(name, params)
         if self.people > MAX_PEOPLE:
-            raise UserError(
-                f"node '{name}': people={self.people}, but the detector finds at most {MAX_PEOPLE} people in a frame"
-            )
+            raise UserError(f"people={self.people}, but the detector finds at most {MAX_PEOPLE} people in a frame")
         if self.detector == "none":
-            raise UserError(f"node '{name}': several people need a person detector (detector none finds nobody)")
+            raise UserError("several people need a person detector (detector none finds nobody)")
 
     def setup(self) -> None:
         spec, path = zoo.resolve(self.detector, formats_for(self.backend))

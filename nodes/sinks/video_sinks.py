@@ -12,6 +12,7 @@ import numpy as np
 
 from dataflow import FRAME, KEYPOINTS, RECORD, In, Node, Param, UserError
 from nodes.pose.keypoints import Keypoints
+from nodes.pose.people import PEOPLE
 from nodes.pose.schemas import SKELETON
 
 
@@ -21,16 +22,7 @@ def annotate(frame: np.ndarray, kp: Keypoints | None, state: dict | None, energy
     h, w = img.shape[:2]
     scale = max(1.0, w / 640)
     if kp is not None and kp.presence >= 0.5:
-        index = {n: i for i, n in enumerate(kp.names)}
-        for a, b in SKELETON:
-            if a in index and b in index and min(kp.confidence[index[a]], kp.confidence[index[b]]) >= 0.5:
-                pa, pb = kp.xy[index[a]], kp.xy[index[b]]
-                cv2.line(
-                    img, (int(pa[0]), int(pa[1])), (int(pb[0]), int(pb[1])), (255, 220, 0), int(2 * scale), cv2.LINE_AA
-                )
-        for (x, y), c in zip(kp.xy, kp.confidence, strict=True):
-            colour = (0, int(255 * c), int(255 * (1 - c)))  # red (unsure) to green (sure)
-            cv2.circle(img, (int(x), int(y)), int(3 * scale), colour, -1, cv2.LINE_AA)
+        draw_skeleton(img, kp, scale)
     if state is not None:
         if state["exercise"] is None:
             text = "recognizing..."  # not sure yet (exercise auto): say so rather than guess
@@ -49,6 +41,43 @@ def annotate(frame: np.ndarray, kp: Keypoints | None, state: dict | None, energy
         )
         cv2.putText(img, f"{energy['score']:.0f}", (x0 - int(10 * scale), h - int(4 * scale)),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale, (0, 140, 255), 1, cv2.LINE_AA)  # fmt: skip
+    return img
+
+
+def draw_skeleton(img: np.ndarray, kp: Keypoints, scale: float, bones: tuple[int, int, int] = (255, 220, 0)) -> None:
+    """Bones and joints (joint colour by confidence) of one person, in place."""
+    index = {n: i for i, n in enumerate(kp.names)}
+    for a, b in SKELETON:
+        if a in index and b in index and min(kp.confidence[index[a]], kp.confidence[index[b]]) >= 0.5:
+            pa, pb = kp.xy[index[a]], kp.xy[index[b]]
+            cv2.line(img, (int(pa[0]), int(pa[1])), (int(pb[0]), int(pb[1])), bones, int(2 * scale), cv2.LINE_AA)
+    for (x, y), c in zip(kp.xy, kp.confidence, strict=True):
+        colour = (0, int(255 * c), int(255 * (1 - c)))  # red (unsure) to green (sure)
+        cv2.circle(img, (int(x), int(y)), int(3 * scale), colour, -1, cv2.LINE_AA)
+
+
+# One colour per person id (BGR), so a skeleton keeps its colour as long as its id.
+PERSON_COLOURS = ((255, 220, 0), (0, 200, 255), (255, 80, 200), (80, 255, 80), (0, 120, 255), (200, 200, 200))
+
+
+def annotate_people(frame: np.ndarray, people: list[Keypoints], states: dict[str, dict]) -> np.ndarray:
+    """Every person's skeleton with their id, exercise and count above their head. ``states``
+    holds the newest rep-counter state of each person's stream (``<stream>/<id>``)."""
+    img = frame.copy()
+    scale = max(1.0, img.shape[1] / 640)
+    by_id = {stream.rsplit("/", 1)[-1]: state for stream, state in states.items()}
+    for kp in people:
+        colour = PERSON_COLOURS[(kp.track or 0) % len(PERSON_COLOURS)]
+        draw_skeleton(img, kp, scale, colour)
+        state = by_id.get(str(kp.track))
+        text = f"#{kp.track}"
+        if state is not None:
+            text += f" {state['exercise'] or '...'} {state['reps']}"
+        sure = kp.xy[kp.confidence >= 0.5]
+        top = sure if len(sure) else kp.xy
+        x, y = int(top[:, 0].min()), max(int(18 * scale), int(top[:, 1].min()) - int(8 * scale))
+        cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (0, 0, 0), int(4 * scale), cv2.LINE_AA)
+        cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, colour, int(2 * scale), cv2.LINE_AA)
     return img
 
 
@@ -88,6 +117,22 @@ class AnnotatedVideo(Node):
     def close(self) -> None:
         if self.writer is not None:
             self.writer.release()
+
+
+class AnnotatedPeople(AnnotatedVideo):
+    """Write frames with every tracked person's skeleton, id, exercise and rep count to an mp4."""
+
+    inputs = [
+        In("frame", FRAME),
+        In("people", PEOPLE, "everyone seen in the frame, ids set"),
+        In("states", RECORD, "every person's newest rep state (wire as feedback: streams)", optional=True),
+    ]
+
+    def process(self, frame: np.ndarray, people: list[Keypoints] | None, states: dict | None) -> None:  # type: ignore[override]
+        if self.writer is None:
+            self.writer = self._open((frame.shape[1], frame.shape[0]))
+        self.writer.write(annotate_people(frame, people or [], states or {}))
+        self.frames += 1
 
 
 class Window(Node):
