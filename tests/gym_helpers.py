@@ -89,3 +89,27 @@ def counted_by_place(summary: dict, records: Path) -> list[tuple[str | None, int
     where = places(records)
     people = sorted(summary["people"], key=lambda p: where.get(p["id"], 0.0))
     return [(p["exercise"], p["reps"]) for p in people]
+
+
+def tiles(*sources: Iterable[np.ndarray], size: tuple[int, int] = (640, 360)) -> Iterator[list[np.ndarray]]:
+    """Each source's frames resized to ``size`` (width, height), together, until the longest
+    ends (the others black after their end)."""
+    its = [iter(s) for s in sources]
+    done = [False] * len(its)
+    black = np.zeros((size[1], size[0], 3), np.uint8)
+    while True:
+        out = []
+        for i, it in enumerate(its):
+            frame = None if done[i] else next(it, None)
+            done[i] = frame is None
+            out.append(black if frame is None else cv2.resize(frame, size))
+        if all(done):
+            return
+        yield out
+
+
+def grid(*sources: Iterable[np.ndarray], columns: int = 2, size: tuple[int, int] = (640, 360)) -> Iterator[np.ndarray]:
+    """Sources tiled ``columns`` to a row, each tile ``size``."""
+    for row in tiles(*sources, size=size):
+        rows = [np.hstack(row[i : i + columns]) for i in range(0, len(row), columns)]
+        yield np.vstack(rows)
