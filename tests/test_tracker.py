@@ -104,3 +104,14 @@ def test_a_set_with_too_few_sure_joints_is_no_one() -> None:
     kp.confidence[:] = 0.1
     tracker = Tracker(max_people=2, forget=1.0)
     assert tracker.update(0.0, [kp]) == ([], [])
+
+
+def test_a_crop_that_caught_part_of_someone_already_found_is_no_second_person() -> None:
+    whole = person(300, 400)
+    legs = person(300, 400)
+    legs.confidence[[BLAZEPOSE_33.index(n) for n in STANDING if "hip" not in n and "knee" not in n
+                     and "ankle" not in n]] = 0.1  # fmt: skip
+    legs.presence = 0.6  # less sure than the whole body
+    tracker = Tracker(max_people=3, forget=2.0)
+    seen, _ = tracker.update(0.0, [legs, whole])
+    assert len(seen) == 1 and seen[0][1] is whole

@@ -42,15 +42,16 @@ make boxes of background and limbs into people."""
 
 
 def square_windows(width: int, height: int, overlap: float = 0.25) -> list[Roi]:
-    """Square windows across a frame whose long side is more than 1.2 times the short: the
-    detector's input is square, and letterboxing a wide frame shrinks everyone in it. Windows
+    """The whole frame, and where its long side is more than 1.2 times the short, square windows
+    across it: the detector's input is square, and letterboxing a wide frame shrinks everyone in
+    it; the whole frame still finds a person lying across more than a window (push-ups). Windows
     overlap by ``overlap`` of a side so that nobody is only ever cut in half."""
     long_side, short_side = max(width, height), min(width, height)
     if long_side <= 1.2 * short_side:
         return [Roi.full_frame(width, height)]
     n = math.ceil((long_side - short_side) / (short_side * (1 - overlap))) + 1
     starts = np.linspace(0, long_side - short_side, n)
-    out = []
+    out = [Roi.full_frame(width, height)]
     for s in starts:
         c = float(s) + short_side / 2
         cx, cy = (c, height / 2) if width >= height else (width / 2, c)

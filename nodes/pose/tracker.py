@@ -40,6 +40,7 @@ class Body:
     centre: np.ndarray  # (2,) mean of the sure joints, pixels
     scale: float  # the body's size in pixels (the sure joints' bounding box diagonal)
     proportions: np.ndarray  # (len(SEGMENTS),) segment lengths over their sum; nan where unseen
+    box: np.ndarray  # (4,) x0, y0, x1, y1 of the sure joints
 
 
 def body_of(kp: Keypoints, min_confidence: float = 0.5) -> Body | None:
@@ -60,7 +61,7 @@ def body_of(kp: Keypoints, min_confidence: float = 0.5) -> Body | None:
             lengths[s] = float(np.hypot(*(kp.xy[ia] - kp.xy[ib])))
     total = np.nansum(lengths)
     proportions = lengths / total if total > 0 else lengths
-    return Body(pts.mean(axis=0), scale, proportions)
+    return Body(pts.mean(axis=0), scale, proportions, np.concatenate([lo, hi]))
 
 
 @dataclass
@@ -106,6 +107,7 @@ class Tracker:
         max_distance: float = 0.6,
         shape_weight: float = 1.0,
         duplicate: float = 0.15,
+        contained: float = 0.7,
         min_confidence: float = 0.5,
     ) -> None:
         self.max_people = max_people
@@ -113,6 +115,7 @@ class Tracker:
         self.max_distance = max_distance
         self.shape_weight = shape_weight
         self.duplicate = duplicate
+        self.contained = contained
         self.min_confidence = min_confidence
         self.tracks: list[Track] = []
         self.next_id = 1
@@ -155,9 +158,16 @@ class Tracker:
         return kept
 
     def _same(self, a: Body, b: Body) -> bool:
-        return float(np.hypot(*(a.centre - b.centre))) < self.duplicate * max(a.scale, b.scale) and (
-            0.7 < a.scale / b.scale < 1.0 / 0.7
-        )
+        """One body seen twice: nearly the same place and size, or one set mostly inside the
+        other's box (a crop that caught part of a person already found whole)."""
+        near = float(np.hypot(*(a.centre - b.centre))) < self.duplicate * max(a.scale, b.scale)
+        if near and 0.7 < a.scale / b.scale < 1.0 / 0.7:
+            return True
+        x0, y0 = np.maximum(a.box[:2], b.box[:2])
+        x1, y1 = np.minimum(a.box[2:], b.box[2:])
+        inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+        smaller = min(_area(a.box), _area(b.box))
+        return smaller > 0 and inter / smaller > self.contained
 
     def _costs(self, t: float, bodies: list[Body]) -> np.ndarray:
         cost = np.full((len(self.tracks), len(bodies)), UNMATCHABLE)
@@ -195,3 +205,7 @@ class Tracker:
         tr.body = body
         tr.last_seen = t
         tr.hits += 1
+
+
+def _area(box: np.ndarray) -> float:
+    return float(max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1]))
