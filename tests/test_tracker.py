@@ -115,3 +115,12 @@ def test_a_crop_that_caught_part_of_someone_already_found_is_no_second_person() 
     tracker = Tracker(max_people=3, forget=2.0)
     seen, _ = tracker.update(0.0, [legs, whole])
     assert len(seen) == 1 and seen[0][1] is whole
+
+
+def test_someone_hidden_does_not_keep_a_newcomer_out() -> None:
+    tracker = Tracker(max_people=2, forget=3.0)
+    tracker.update(0.0, [person(300, 400), person(900, 400)])
+    seen, _ = tracker.update(0.5, [person(300, 400), person(600, 300, torso=70)])  # 2 hidden, someone new
+    assert ids(seen) == {1: 300, 3: 600}
+    seen, _ = tracker.update(1.0, [person(300, 400), person(600, 300, torso=70), person(900, 400)])
+    assert sorted(ids(seen)) == [1, 3]  # two in view already: the limit holds

@@ -89,6 +89,15 @@ class PeopleRoi(Node):
         Param("people", int, 2, "the most people tracked at once", min=1),
         Param("detector", str, "blazepose-detector", "zoo name of the person detector"),
         Param("search_every", int, 3, "while fewer than `people` are tracked, look for more this often", min=1),
+        Param(
+            "min_score",
+            float,
+            0.7,
+            "detector score a newcomer needs (a real person scores higher in a few "
+            "frames; shapes in the background do not)",
+            min=0,
+            max=1,
+        ),
         Param("detect_every", int, 30, "look for newcomers this often (frames) even when everyone is tracked", min=1),
         Param("presence_threshold", float, 0.5, "below this pose presence, a person's track is lost", min=0, max=1),
         Param("roi_scale", float, 1.25, "margin around a person (times the body box)", min=0.5),
@@ -111,7 +120,7 @@ class PeopleRoi(Node):
         assert spec is not None
         self.det_spec = spec
         runner = open_backend(self.backend, path, self.device, self.precision, 0)
-        self.finder = PersonDetector(runner, roi_scale=self.roi_scale)
+        self.finder = PersonDetector(runner, min_score=self.min_score, roi_scale=self.roi_scale)
         self.detections = 0  # detector runs (each over one or more windows)
         self.frames = 0
         self.since = math.inf  # frames since the detector last ran

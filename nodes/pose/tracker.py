@@ -94,7 +94,8 @@ def proportion_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 class Tracker:
     """Matches each frame's keypoint sets to tracks; starts tracks for newcomers (up to
-    ``max_people`` at once) and forgets tracks unseen for ``forget`` seconds.
+    ``max_people`` in view at once) and forgets tracks unseen for ``forget`` seconds (or, past
+    twice ``max_people`` tracks, the longest hidden).
 
     The cost of a pair is the distance from the track's predicted centre in the track's body
     sizes, plus ``shape_weight`` times the proportion distance; a pair further than
@@ -138,14 +139,18 @@ class Tracker:
                     matched_people.add(c)
                     seen.append((self.tracks[r].id, found[c][0]))
         for c, (kp, body) in enumerate(found):
-            if c in matched_people or len(self.tracks) >= self.max_people:
+            # The limit is on people in view: someone hidden must not keep a newcomer out.
+            if c in matched_people or len(seen) >= self.max_people:
                 continue
             track = Track(self.next_id, body, t, t, proportions=body.proportions.copy())
             self.next_id += 1
             self.tracks.append(track)
             seen.append((track.id, kp))
-        gone = [tr for tr in self.tracks if t - tr.last_seen > self.forget]
-        self.tracks = [tr for tr in self.tracks if t - tr.last_seen <= self.forget]
+        # Forgotten: unseen for `forget` seconds, or the longest hidden beyond twice the limit.
+        by_recency = sorted(self.tracks, key=lambda tr: -tr.last_seen)
+        keep = {id(tr) for tr in by_recency[: 2 * self.max_people] if t - tr.last_seen <= self.forget}
+        gone = [tr for tr in self.tracks if id(tr) not in keep]
+        self.tracks = [tr for tr in self.tracks if id(tr) in keep]
         return sorted(seen, key=lambda p: p[0]), gone
 
     def _distinct(self, found: list[tuple[Keypoints, Body]]) -> list[tuple[Keypoints, Body]]:
