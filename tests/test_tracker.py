@@ -37,8 +37,9 @@ def person(x: float, y: float, torso: float = 100.0, legs: float = 1.0, arms: fl
 
 
 def ids(seen: list[tuple[int, Keypoints]]) -> dict[int, float]:
-    """id -> hip x of each person seen."""
-    return {i: round(float(kp.xy[BLAZEPOSE_33.index("left_hip"), 0]) - 15.0) for i, kp in seen}
+    """id -> hip centre x of each person seen."""
+    hips = [BLAZEPOSE_33.index("left_hip"), BLAZEPOSE_33.index("right_hip")]
+    return {i: round(float(kp.xy[hips, 0].mean())) for i, kp in seen}
 
 
 def test_two_people_keep_their_ids_whatever_order_the_detections_come_in() -> None:
