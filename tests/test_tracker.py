@@ -124,4 +124,6 @@ def test_someone_hidden_does_not_keep_a_newcomer_out() -> None:
     seen, _ = tracker.update(0.5, [person(300, 400), person(600, 300, torso=70)])  # 2 hidden, someone new
     assert ids(seen) == {1: 300, 3: 600}
     seen, _ = tracker.update(1.0, [person(300, 400), person(600, 300, torso=70), person(900, 400)])
-    assert sorted(ids(seen)) == [1, 3]  # two in view already: the limit holds
+    assert sorted(ids(seen)) == [1, 2, 3]  # someone known who comes back is followed again
+    seen, _ = tracker.update(1.1, [person(300, 400), person(600, 300, torso=70), person(200, 100, torso=60)])
+    assert sorted(ids(seen)) == [1, 3]  # but no newcomer while the limit's two are in view

@@ -93,8 +93,8 @@ def proportion_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 class Tracker:
-    """Matches each frame's keypoint sets to tracks; starts tracks for newcomers (up to
-    ``max_people`` in view at once) and forgets tracks unseen for ``forget`` seconds (or, past
+    """Matches each frame's keypoint sets to tracks; starts tracks for newcomers while fewer
+    than ``max_people`` are in view (someone known who comes back is always followed) and forgets tracks unseen for ``forget`` seconds (or, past
     twice ``max_people`` tracks, the longest hidden).
 
     The cost of a pair is the distance from the track's predicted centre in the track's body
