@@ -94,8 +94,9 @@ def proportion_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 class Tracker:
     """Matches each frame's keypoint sets to tracks; starts tracks for newcomers while fewer
-    than ``max_people`` are in view (someone known who comes back is always followed) and forgets tracks unseen for ``forget`` seconds (or, past
-    twice ``max_people`` tracks, the longest hidden).
+    than ``max_people`` are in view (someone known who comes back is always followed) and
+    forgets tracks unseen for ``forget`` seconds (or, past twice ``max_people`` tracks, the
+    longest hidden).
 
     The cost of a pair is the distance from the track's predicted centre in the track's body
     sizes, plus ``shape_weight`` times the proportion distance; a pair further than
