@@ -67,7 +67,7 @@ def test_a_stream_that_ends_mid_run_closes_its_instances_and_keeps_their_summary
 def test_a_streams_feedback_input_sees_the_streams_going_on_and_not_the_ended(graph_file) -> None:
     g = graph_file(
         "nodes:\n"
-        "  src: {type: counter, params: {count: 40, rate: 400}}\n"
+        "  src: {type: counter, params: {count: 60, rate: 100}}\n"
         "  fan: {type: 'testnodes:Fanout', inputs: {value: src.value}, params: {streams: 2, end_after: 10}}\n"
         "  acc: {type: accumulate, inputs: {value: fan.value}}\n"
         "  see: {type: 'testnodes:SeeStreams', inputs: {value: src.value, "
@@ -76,10 +76,10 @@ def test_a_streams_feedback_input_sees_the_streams_going_on_and_not_the_ended(gr
     result = dataflow.run(str(g))
     assert result.exit_code == 0
     seen = testnodes.RECEIVED["see"]
-    assert len(seen) == 40 and all(stream == "src" for stream, _, _ in seen)
+    assert len(seen) == 60 and all(stream == "src" for stream, _, _ in seen)
     assert any(streams == ["s0", "s1"] for _, _, streams in seen)
-    # Paced at 400/s, long after s0 (10) and s1 (20) ended, neither is listed any more.
-    assert all(streams == [] for _, seq, streams in seen if seq >= 35)
+    # Paced at 100/s, 0.3 s after s0 (seq 10) and s1 (seq 20) ended, neither is listed any more.
+    assert all(streams == [] for _, seq, streams in seen if seq >= 50)
 
 
 def test_feedback_mode_must_be_known(graph_file) -> None:
