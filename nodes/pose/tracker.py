@@ -37,18 +37,22 @@ UNMATCHABLE = 1e6  # cost of a pair the gate rules out (the assignment needs fin
 class Body:
     """What a keypoint set says about where a person is and how they are built."""
 
-    centre: np.ndarray  # (2,) mean of the sure joints, pixels
-    scale: float  # the body's size in pixels (the sure joints' bounding box diagonal)
+    centre: np.ndarray  # (2,) mean of the joints, pixels
+    scale: float  # the body's size in pixels (the joints' bounding box diagonal)
     proportions: np.ndarray  # (len(SEGMENTS),) segment lengths over their sum; nan where unseen
-    box: np.ndarray  # (4,) x0, y0, x1, y1 of the sure joints
+    box: np.ndarray  # (4,) x0, y0, x1, y1 of the joints
 
 
 def body_of(kp: Keypoints, min_confidence: float = 0.5) -> Body | None:
-    """Centre, size and proportions of a keypoint set; None when too few joints are sure."""
+    """Centre, size and proportions of a keypoint set; None when too few joints are sure.
+    Place and size come from every joint a model gives only where it is somewhat sure (a person
+    whose knees are hidden at the bottom of a squat is not half their size); proportions from the
+    sure joints alone."""
     sure = kp.confidence >= min_confidence
     if int(sure.sum()) < 4:
         return None
-    pts = kp.xy[sure].astype(np.float64)
+    placed = kp.confidence >= min(min_confidence, 0.1)
+    pts = kp.xy[placed].astype(np.float64)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     scale = float(np.hypot(*(hi - lo)))
     if scale <= 1.0:
@@ -140,8 +144,18 @@ class Tracker:
                     matched_people.add(c)
                     seen.append((self.tracks[r].id, found[c][0]))
         for c, (kp, body) in enumerate(found):
+            if c in matched_people:
+                continue
+            # Outside the gate but over where someone was a moment ago: that person, changed
+            # faster than the gate allows (a jump, a bad frame), not a newcomer taking their count.
+            near = self._just_lost(t, body, matched_tracks)
+            if near is not None:
+                self._move(self.tracks[near], t, body)
+                matched_tracks.add(near)
+                seen.append((self.tracks[near].id, kp))
+                continue
             # The limit is on people in view: someone hidden must not keep a newcomer out.
-            if c in matched_people or len(seen) >= self.max_people:
+            if len(seen) >= self.max_people:
                 continue
             track = Track(self.next_id, body, t, t, proportions=body.proportions.copy())
             self.next_id += 1
@@ -153,6 +167,18 @@ class Tracker:
         gone = [tr for tr in self.tracks if id(tr) not in keep]
         self.tracks = [tr for tr in self.tracks if id(tr) in keep]
         return sorted(seen, key=lambda p: p[0]), gone
+
+    def _just_lost(self, t: float, body: Body, matched: set[int]) -> int | None:
+        """The unmatched track seen within the last second whose box holds this body's centre."""
+        best, best_dt = None, 1.0
+        for r, tr in enumerate(self.tracks):
+            dt = t - tr.last_seen
+            if r in matched or dt > best_dt:
+                continue
+            x0, y0, x1, y1 = tr.body.box
+            if x0 <= body.centre[0] <= x1 and y0 <= body.centre[1] <= y1:
+                best, best_dt = r, dt
+        return best
 
     def _distinct(self, found: list[tuple[Keypoints, Body]]) -> list[tuple[Keypoints, Body]]:
         """Two crops that ended on the same person give two sets of one body: keep the surer."""
