@@ -127,3 +127,11 @@ def test_someone_hidden_does_not_keep_a_newcomer_out() -> None:
     assert sorted(ids(seen)) == [1, 2, 3]  # someone known who comes back is followed again
     seen, _ = tracker.update(1.1, [person(300, 400), person(600, 300, torso=70), person(200, 100, torso=60)])
     assert sorted(ids(seen)) == [1, 3]  # but no newcomer while the limit's two are in view
+
+
+def test_a_set_outside_the_gate_but_where_someone_just_was_is_that_person() -> None:
+    """One bad frame (the model gives a set less than half the size) keeps the id and the count."""
+    tracker = Tracker(max_people=2, forget=3.0)
+    tracker.update(0.0, [person(300, 400)])
+    seen, _ = tracker.update(1 / 30, [person(300, 380, torso=45)])  # out of the size gate
+    assert ids(seen) == {1: 300} and len(tracker.tracks) == 1
