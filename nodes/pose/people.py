@@ -88,7 +88,14 @@ class PeopleRoi(Node):
     params = [
         Param("people", int, 2, "the most people tracked at once", min=1),
         Param("detector", str, "blazepose-detector", "zoo name of the person detector"),
-        Param("search_every", int, 3, "while fewer than `people` are tracked, look for more this often", min=1),
+        Param(
+            "search_every",
+            int,
+            3,
+            "while fewer than `people` are tracked, look for more this often (frames; "
+            "twice as long after each search that finds no one, up to detect_every)",
+            min=1,
+        ),
         Param(
             "min_score",
             float,
@@ -124,6 +131,8 @@ class PeopleRoi(Node):
         self.detections = 0  # detector runs (each over one or more windows)
         self.frames = 0
         self.since = math.inf  # frames since the detector last ran
+        self.wait = self.search_every  # frames between searches while short of people
+        self.tracked = 0
 
     def process(self, frame: np.ndarray, people: list[Keypoints] | None) -> dict[str, Any]:
         self.frames += 1
@@ -135,11 +144,18 @@ class PeopleRoi(Node):
                 if roi is not None:
                     rois.append(roi)
         short = len(rois) < self.people
-        if (short and self.since >= self.search_every) or self.since >= self.detect_every:
+        if len(rois) < self.tracked:
+            self.wait = self.search_every  # someone was just lost: look again soon
+        self.tracked = len(rois)
+        if (short and self.since >= self.wait) or self.since >= self.detect_every:
             self.since = 0
             self.detections += 1
             found = detect_all(self.finder, frame, self.det_spec.width, self.det_spec.height, self.det_spec.norm)
-            rois += newcomers(rois, found, self.people - len(rois))
+            new = newcomers(rois, found, self.people - len(rois))
+            # A search that finds no one new waits twice as long next time (up to detect_every):
+            # fewer people than `people` in view is the usual case, not a reason to search always.
+            self.wait = self.search_every if new else min(self.detect_every, self.wait * 2)
+            rois += new
         return {"rois": rois}
 
 
