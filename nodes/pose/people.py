@@ -8,6 +8,7 @@ stream (``<stream>/<id>``), so the stages downstream keep one state per person."
 from __future__ import annotations
 
 import math
+import os
 import threading
 from concurrent.futures import Future
 from dataclasses import replace
@@ -17,6 +18,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from dataflow import FRAME, KEYPOINTS, In, Node, Out, Output, Param, PortType, UserError
+from dataflow.node import CPUS_ENV
 
 from . import zoo
 from .backends import PRECISIONS, formats_for, open_backend
@@ -208,8 +210,11 @@ class PeopleModel(ModelNode):
 
     def setup(self) -> None:
         self.spec, self.path = zoo.resolve(self.model, formats_for(self.backend))
-        self.runner = open_backend(self.backend, self.path, self.device, self.precision, self.threads,
-                                   max(2, self.requests * self.people))  # fmt: skip
+        threads = self.threads or int(os.environ.get(CPUS_ENV, "0") or 0)
+        keep = tuple(self.spec.outputs.values()) if self.spec is not None else None  # as the model node
+        # Every person of every frame in flight is its own request.
+        requests = max(2, self.requests * self.people)
+        self.runner = open_backend(self.backend, self.path, self.device, self.precision, threads, requests, keep)
         self.runs = 0  # model runs, one per person per frame
 
     def max_in_flight(self) -> int:
