@@ -86,6 +86,9 @@ class Node:
     # A source whose every packet is sent on at once, however fast it comes: one fed by an app,
     # whose own queue is the bound (fast sources are otherwise sent in batches).
     flush_each: ClassVar[bool] = False
+    # False: a sink that only drops what it is given is no reason to run the nodes that feed it
+    # when a session leaves out what leads nowhere (a graph's placeholder for an unused output).
+    needed: ClassVar[bool] = True
 
     packet: Any = None  # the packet being processed, set by the engine
 

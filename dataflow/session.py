@@ -408,7 +408,7 @@ def embed(
     dag = nx.DiGraph()
     dag.add_nodes_from([*graph.nodes, SINK])
     dag.add_edges_from((e.src, e.dst) for e in edges)
-    ends = {n for n, spec in graph.nodes.items() if not spec.cls.outputs and n != feed} | {SINK}
+    ends = {n for n, spec in graph.nodes.items() if not spec.cls.outputs and spec.cls.needed and n != feed} | {SINK}
     keep = set().union(*(nx.ancestors(dag, n) | {n} for n in ends))
     if feed not in keep:
         raise GraphError(f"nothing the app reads, nor any sink, takes what node '{feed}' gives", WHERE)
@@ -463,7 +463,7 @@ def _reads(graph: Graph, read: str | Sequence[str] | Mapping[str, str] | None, f
         wanted: list[tuple[str, str]] = []
         for name in graph.order:
             spec = graph.nodes[name]
-            if spec.cls.outputs or name == feed:
+            if spec.cls.outputs or name == feed or not spec.cls.needed:
                 continue
             for e in spec.inputs.values():
                 if not e.feedback and e.src != feed and (e.src, e.src_port) not in wanted:

@@ -144,6 +144,17 @@ class JsonlSink(Node):
         return {"records": self.records}
 
 
+class UnusedSink(Node):
+    """Take what an output gives and drop it, for a graph whose variant leaves an output unused: a
+    session fed past it leaves out the nodes that only it reads (a ``discard`` sink keeps them)."""
+
+    inputs = [In("value", ANY)]
+    needed = False
+
+    def process(self, value: Any) -> None:
+        return None
+
+
 class NullSink(Node):
     """Count packets and discard them."""
 
