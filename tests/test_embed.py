@@ -338,6 +338,16 @@ def test_closing_a_pose_session_leaves_no_thread_and_lets_every_model_go(monkeyp
     assert pose.runner.compiled is None
 
 
+@pytest.mark.skipif(not (SHARED / "models").exists(), reason="../shared/models (the BlazePose files) is absent")
+def test_closing_a_several_people_session_lets_the_detector_go(monkeypatch) -> None:
+    monkeypatch.setenv("DATAFLOW_MODELS", str(SHARED / "models"))
+    frames = [np.full((480, 640, 3), 90, np.uint8) for _ in range(4)]
+    with dataflow.open("pose", people=2) as session:
+        got = list(session.map(frames))
+    roi = session.graph.nodes["roi"].instance
+    assert len(got) == 4 and roi.detections >= 1 and roi.finder is None
+
+
 SESSION = "squat*5,rest*3s,push-up*4"
 
 

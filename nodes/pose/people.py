@@ -21,7 +21,7 @@ from dataflow import FRAME, KEYPOINTS, In, Node, Out, Output, Param, PortType, U
 from dataflow.node import CPUS_ENV
 
 from . import zoo
-from .backends import PRECISIONS, formats_for, open_backend
+from .backends import formats_for, open_backend
 from .decode import DecodeNode
 from .detector import PersonDetector, weighted_nms
 from .keypoints import Keypoints
@@ -30,7 +30,7 @@ from .preprocess import to_tensor
 from .roi import Roi, warp
 from .schemas import SCHEMAS
 from .tracker import Tracker
-from .tracking import roi_from_keypoints
+from .tracking import TRACKING_PARAMS, DetectorNode, roi_from_keypoints
 
 PEOPLE = PortType("people")  # list[Keypoints], one per person, ``track`` set after people_track
 ROIS = PortType("rois")  # list[Roi]
@@ -77,7 +77,7 @@ def detect_all(finder: PersonDetector, frame: np.ndarray, width: int, height: in
     return finder.rois(merged)[:MAX_PEOPLE]
 
 
-class PeopleRoi(Node):
+class PeopleRoi(DetectorNode):
     """Regions of interest for up to ``people`` people: each tracked person's crop from their
     previous keypoints (feedback), and the detector for newcomers, run only while fewer than
     ``people`` are tracked (every ``search_every`` frames) or every ``detect_every`` frames."""
@@ -108,12 +108,7 @@ class PeopleRoi(Node):
             max=1,
         ),
         Param("detect_every", int, 30, "look for newcomers this often (frames) even when everyone is tracked", min=1),
-        Param("presence_threshold", float, 0.5, "below this pose presence, a person's track is lost", min=0, max=1),
-        Param("roi_scale", float, 1.25, "margin around a person (times the body box)", min=0.5),
-        Param("min_confidence", float, 0.3, "joints used for the box around heatmap-model keypoints", min=0, max=1),
-        Param("backend", str, "openvino", "detector inference engine", choices=("openvino", "onnxruntime")),
-        Param("device", str, "CPU", "detector device"),
-        Param("precision", str, "f32", "detector precision", choices=PRECISIONS),
+        *TRACKING_PARAMS,
     ]
     stateful = True
 

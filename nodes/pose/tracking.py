@@ -16,8 +16,31 @@ from .keypoints import Keypoints
 from .preprocess import to_tensor
 from .roi import Roi, warp
 
+# The params of every node that tracks people from their keypoints and runs the detector.
+TRACKING_PARAMS = [
+    Param("presence_threshold", float, 0.5, "below this pose presence, a person's track is lost", min=0, max=1),
+    Param("roi_scale", float, 1.25, "margin around a person (times the body box)", min=0.5),
+    Param("min_confidence", float, 0.3, "joints used for the box around heatmap-model keypoints", min=0, max=1),
+    Param("backend", str, "openvino", "detector inference engine", choices=("openvino", "onnxruntime")),
+    Param("device", str, "CPU", "detector device"),
+    Param("precision", str, "f32", "detector precision", choices=PRECISIONS),
+]
 
-class PoseRoi(Node):
+
+class DetectorNode(Node):
+    """A node that runs the person detector (``self.finder``, None without one)."""
+
+    finder: PersonDetector | None = None
+
+    def close(self) -> None:
+        """Let the detector's compiled model go when the run (or an app's session) ends, not when
+        the last reference to the node does: an app that keeps its session keeps the node."""
+        if self.finder is not None:
+            self.finder.backend.close()
+            self.finder = None
+
+
+class PoseRoi(DetectorNode):
     """Region of interest for the pose model, tracked from the previous keypoints (feedback)."""
 
     inputs = [
@@ -27,12 +50,7 @@ class PoseRoi(Node):
     outputs = [Out("roi", ROI)]
     params = [
         Param("detector", str, "blazepose-detector", "zoo name of the person detector, or 'none'"),
-        Param("presence_threshold", float, 0.5, "below this pose presence, tracking is lost", min=0, max=1),
-        Param("roi_scale", float, 1.25, "margin around the person (times the body box)", min=0.5),
-        Param("min_confidence", float, 0.3, "joints used for the box around heatmap-model keypoints", min=0, max=1),
-        Param("backend", str, "openvino", "detector inference engine", choices=("openvino", "onnxruntime")),
-        Param("device", str, "CPU", "detector device"),
-        Param("precision", str, "f32", "detector precision", choices=PRECISIONS),
+        *TRACKING_PARAMS,
     ]
     stateful = True
 
@@ -45,13 +63,6 @@ class PoseRoi(Node):
             self.det_spec = spec
             runner = open_backend(self.backend, path, self.device, self.precision, 0)
             self.finder = PersonDetector(runner, roi_scale=self.roi_scale)
-
-    def close(self) -> None:
-        """Let the detector's compiled model go when the run (or an app's session) ends, not when
-        the last reference to the node does: an app that keeps its session keeps the node."""
-        if self.finder is not None:
-            self.finder.backend.close()
-            self.finder = None
 
     def process(self, frame: np.ndarray, keypoints: Keypoints | None) -> dict[str, Any]:
         h, w = frame.shape[:2]
