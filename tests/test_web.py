@@ -6,25 +6,15 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-import time
 from pathlib import Path
 
 import aiohttp
 import cv2
 import numpy as np
 import pytest
-from web_helpers import api_state, athlete_graph, get, running
+from web_helpers import api_state, athlete_graph, get, running, wait_until
 
 from nodes.counting import spec
-
-
-def wait_until(check, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def test_page_and_state_api_answer_and_end_with_a_summary(tmp_path: Path) -> None:

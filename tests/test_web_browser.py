@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from gym_helpers import athlete, side_by_side, write_video
 from web_helpers import athlete_graph, running
 
 from nodes.counting import spec
@@ -102,3 +103,22 @@ def test_strings_from_the_graph_stay_text(tmp_path: Path, browser) -> None:
         wait_for(browser, "return document.getElementById('status').textContent === 'ended'")
         assert browser.execute_script("return document.getElementById('exercise').textContent") == name
         assert browser.execute_script("return document.getElementById('injected') === null && document.title !== '1'")
+
+
+def test_the_gym_page_shows_every_persons_count_and_whose_rep(tmp_path: Path, browser) -> None:
+    video = tmp_path / "two.mp4"
+    write_video(video, side_by_side(athlete("squat*2"), athlete("push-up*3", seed=1)))
+    sets = [f"input={video}", "people=2", "web.port=0", f"out={tmp_path / 'reps.jsonl'}", "session.print=false"]
+    with running(Path("graphs/gym_live.yaml"), sets) as (_, view, _):
+        browser.get(view.url)
+        wait_for(browser, "return document.getElementById('status').textContent === 'ended'", 300)
+        people = sorted(li.text for li in browser.find_elements("css selector", "#people-list li"))
+        assert sorted(p.split(" ", 1)[1] for p in people) == ["push-up 3", "squat 2"]
+        assert browser.find_element("id", "reps").text == "5"
+        whose = [c.text for c in browser.find_elements("css selector", "#rep-table tbody td.who")]
+        reps = {"squat": 2, "push-up": 3}
+        expected = [f"{pid} {ex}" for pid, ex in (p.split(" ")[:2] for p in people) for _ in range(reps[ex])]
+        assert sorted(whose) == sorted(expected)
+        assert browser.find_element("css selector", "#rep-table th.who").is_displayed()
+        shot = tmp_path / "gym-live.png"
+        assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000

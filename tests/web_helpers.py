@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,3 +69,13 @@ def api_state(view: LiveView) -> dict:
     status, body, _ = get(view, "/api/state")
     assert status == 200
     return json.loads(body)
+
+
+def wait_until(check, seconds: float = 60.0) -> None:
+    """Poll ``check`` until it is true; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")

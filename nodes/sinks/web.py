@@ -152,14 +152,7 @@ class LiveView(Node):
             "ended": False,
         }
         if kp is not None:
-            out["keypoints"] = {
-                "names": list(kp.names),
-                "xy": np.round(kp.xy.astype(np.float64), 1).tolist(),
-                "confidence": np.round(kp.confidence.astype(np.float64), 2).tolist(),
-                "presence": round(float(kp.presence), 3),
-                "size": list(kp.image_size),
-                "skeleton": [[a, b] for a, b in SKELETON if a in kp.names and b in kp.names],
-            }
+            out["keypoints"] = keypoints_message(kp)
         return out
 
     def ended(self) -> float:
@@ -328,6 +321,18 @@ class LiveView(Node):
         data = await loop.run_in_executor(None, _encode, frame, self.max_width, self.jpeg_quality)
         self.jpeg = (shared.seq, data)
         return data
+
+
+def keypoints_message(kp: Keypoints) -> dict[str, Any]:
+    """One person's keypoints as the page draws them: names, pixels, confidences, the bones."""
+    return {
+        "names": list(kp.names),
+        "xy": np.round(kp.xy.astype(np.float64), 1).tolist(),
+        "confidence": np.round(kp.confidence.astype(np.float64), 2).tolist(),
+        "presence": round(float(kp.presence), 3),
+        "size": list(kp.image_size),
+        "skeleton": [[a, b] for a, b in SKELETON if a in kp.names and b in kp.names],
+    }
 
 
 def _encode(frame: np.ndarray, max_width: int, quality: int) -> bytes:

@@ -28,13 +28,20 @@ function jointColour(c) {
   return `rgb(${Math.round(255 * (1 - c))}, ${Math.round(255 * c)}, 60)`;
 }
 
-function drawSkeleton(kp) {
+// One colour per person id, as the annotated video draws them.
+const PERSON_COLOURS = ["#00dcff", "#ffc800", "#c850ff", "#50ff50", "#ff7800", "#c8c8c8"];
+
+function personColour(id) {
+  return PERSON_COLOURS[(Number(id) || 0) % PERSON_COLOURS.length];
+}
+
+function drawSkeleton(kp, bones = "#0cf", label = null) {
   if (!kp || kp.presence < 0.5) return;
   const sx = frameCanvas.width / kp.size[0];
   const sy = frameCanvas.height / kp.size[1];
   const index = new Map(kp.names.map((n, i) => [n, i]));
   frameCtx.lineWidth = 3;
-  frameCtx.strokeStyle = "#0cf";
+  frameCtx.strokeStyle = bones;
   for (const [a, b] of kp.skeleton) {
     const i = index.get(a), j = index.get(b);
     if (Math.min(kp.confidence[i], kp.confidence[j]) < 0.5) continue;
@@ -49,6 +56,24 @@ function drawSkeleton(kp) {
     frameCtx.arc(x * sx, y * sy, 4, 0, 2 * Math.PI);
     frameCtx.fill();
   });
+  if (label) {
+    // Above the head: the highest sure joint.
+    const sure = kp.xy.filter((_, i) => kp.confidence[i] >= 0.5);
+    const top = (sure.length ? sure : kp.xy).reduce((a, b) => (b[1] < a[1] ? b : a));
+    frameCtx.font = "bold 18px system-ui";
+    frameCtx.lineWidth = 4;
+    frameCtx.strokeStyle = "#000";
+    // Kept inside the canvas: someone at the edge of the frame still shows their count.
+    const x = Math.max(2, Math.min(top[0] * sx - 20, frameCanvas.width - frameCtx.measureText(label).width - 2));
+    const y = Math.max(18, top[1] * sy - 12);
+    frameCtx.strokeText(label, x, y);
+    frameCtx.fillStyle = bones;
+    frameCtx.fillText(label, x, y);
+  }
+}
+
+function personLabel(p) {
+  return `#${p.id} ${p.exercise || "…"} ${p.reps}`;
 }
 
 function drawFrame(image) {
@@ -62,7 +87,11 @@ function drawFrame(image) {
     frameCtx.fillStyle = "#000";
     frameCtx.fillRect(0, 0, frameCanvas.width, frameCanvas.height);
   }
-  if (latest) drawSkeleton(latest.keypoints);
+  if (latest && latest.people) {
+    for (const p of latest.people) drawSkeleton(p.keypoints, personColour(p.id), personLabel(p));
+  } else if (latest) {
+    drawSkeleton(latest.keypoints);
+  }
 }
 
 function drawPlot() {
@@ -110,6 +139,12 @@ function addRepRows(reps) {
   for (const rep of reps.filter((r) => r.n > lastRepShown)) {
     const row = body.insertRow(0);
     row.title = rep.exercise;
+    if (rep.person !== undefined) {
+      const who = row.insertCell();
+      who.className = "who";
+      who.textContent = `#${rep.person} ${rep.exercise}`;
+      who.style.color = personColour(rep.person);
+    }
     for (const text of [rep.rep, `${fmt(rep.duration, 2)} s`, fmt(rep.range_of_motion, 1), fmt(rep.energy, 3)]) {
       row.insertCell().textContent = String(text);
     }
@@ -118,9 +153,27 @@ function addRepRows(reps) {
   while (body.rows.length > 50) body.deleteRow(-1);
 }
 
+function showPeople(counts) {
+  // Everyone seen so far, also those who left: "#2 squat 3".
+  const list = $("people-list");
+  list.hidden = false;
+  while (list.children.length > counts.length) list.lastChild.remove();
+  counts.forEach((p, i) => {
+    const item = list.children[i] || list.appendChild(document.createElement("li"));
+    const text = personLabel(p);
+    if (item.textContent !== text) item.textContent = text;
+    item.style.color = personColour(p.id);
+  });
+}
+
 function showState(s) {
   latest = s;
-  setText("exercise", s.exercise || "recognizing…");
+  if (s.people) {
+    document.body.classList.add("people");
+    setText("exercise", `people in view: ${s.people.length}`);
+    showPeople(s.counts || []);
+  }
+  if (!s.people) setText("exercise", s.exercise || "recognizing…");
   setText("reps", String(s.reps));
   // Out of position, the reason the workout gives (a joint not seen, the body not horizontal, ...).
   setText("state", s.in_position === false ? `out of position: ${s.gate || "?"}` : s.state || "-");
@@ -144,8 +197,10 @@ function showState(s) {
   if (s.ended && s.summary) {
     $("status").textContent = "ended";
     const sum = s.summary;
-    $("summary-text").textContent =
-      `${sum.exercise || "no exercise"}: ${sum.reps} reps in ${fmt(sum.seconds, 1)} s (${sum.frames} frames)`;
+    const what = sum.people
+      ? sum.people.map(personLabel).join(", ") || "nobody counted"
+      : `${sum.exercise || "no exercise"}: ${sum.reps} reps`;
+    $("summary-text").textContent = `${what} in ${fmt(sum.seconds, 1)} s (${sum.frames} frames)`;
     $("summary").hidden = false;
     // The server names the report's address once there is one (drawn when it is opened).
     $("report-link").hidden = !s.report;
