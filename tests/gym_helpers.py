@@ -3,6 +3,7 @@ material (the synthetic athlete, the shared clips) placed side by side."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -113,3 +114,30 @@ def grid(*sources: Iterable[np.ndarray], columns: int = 2, size: tuple[int, int]
     for row in tiles(*sources, size=size):
         rows = [np.hstack(row[i : i + columns]) for i in range(0, len(row), columns)]
         yield np.vstack(rows)
+
+
+def crossing(
+    still: Iterable[np.ndarray],
+    moving: Iterable[np.ndarray],
+    start: float,
+    end: float,
+    fps: float = 30.0,
+    height: int = 360,
+) -> Iterator[np.ndarray]:
+    """Three tiles wide: ``still`` in the middle tile; ``moving`` slides in front of it from the
+    left tile to the right one between ``start`` and ``end`` seconds, hiding it on the way. Each
+    source holds its last frame once it ends."""
+    its, last = [iter(still), iter(moving)], [None, None]
+    for i in itertools.count():
+        frames = [next(it, None) for it in its]
+        if all(f is None for f in frames):
+            return
+        for k, f in enumerate(frames):
+            if f is not None:
+                last[k] = cv2.resize(f, (round(f.shape[1] * height / f.shape[0]), height))
+        w = last[0].shape[1]
+        canvas = np.full((height, 3 * w, 3), 90, np.uint8)
+        canvas[:, w : 2 * w] = last[0]
+        x = round(min(1.0, max(0.0, (i / fps - start) / (end - start))) * 2 * w)
+        canvas[:, x : x + w] = last[1]
+        yield canvas

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import pytest
 from conftest import SHARED
-from gym_helpers import athlete, clip, counted_by_place, side_by_side, write_video
+from gym_helpers import athlete, clip, counted_by_place, crossing, side_by_side, write_video
 
 import dataflow
 from dataflow.cli import main
@@ -102,3 +103,21 @@ def test_one_clip_ending_early_leaves_the_other_counted_and_its_person_forgotten
     squat = next(p for p in summary["people"] if p["exercise"] == "squat")
     pushup = next(p for p in summary["people"] if p["exercise"] == "push-up")
     assert squat["last_seen"] < pushup["last_seen"] - 1.0
+
+
+def test_someone_crossing_in_front_takes_neither_the_id_nor_the_count_of_the_person_hidden(tmp_path: Path) -> None:
+    """Push-ups slide across in front of the squats (hiding them for about a second, during both
+    people's rest): each keeps one id and their own count."""
+    video = tmp_path / "cross.mp4"
+    squats, pushups = athlete("squat*2,rest*4s,squat*2"), athlete("push-up*2,rest*4s,push-up*2", seed=1)
+    write_video(video, crossing(squats, pushups, start=3.5, end=7.0))
+    summary, records = gym(tmp_path, video, "people=2")
+    people = {p["exercise"]: p for p in summary["people"]}
+    assert sorted((p["exercise"], p["reps"]) for p in summary["people"]) == [("push-up", 4), ("squat", 4)]
+    squat = people["squat"]
+    assert {e["person"] for e in squat["rep_events"]} == {squat["id"]}
+    # The squats were hidden on the way (no record of them for a while) and counted again after.
+    rows = [json.loads(line) for line in records.read_text().splitlines()]
+    seen = sorted(r["timestamp"] for r in rows if r.get("person") == squat["id"] and "timestamp" in r)
+    assert max(b - a for a, b in itertools.pairwise(seen)) > 0.3
+    assert sum(e["end"] > 7.0 for e in squat["rep_events"]) == 2
