@@ -14,7 +14,7 @@ from dataflow import GraphError, Packet
 from dataflow.cli import main
 from nodes.athlete.motion import Take, keypoints_sequence
 from nodes.counting import spec
-from nodes.counting.calibration import Agreement, RangeTracker, RunningMedian
+from nodes.counting.calibration import Agreement, Cadence, RangeTracker, RunningMedian, dominant_period
 from nodes.counting.reps import RepCounter
 from nodes.recording import pose_arrays
 
@@ -350,3 +350,80 @@ def test_a_named_exercise_learns_its_range_only_in_position() -> None:
     for t, kp in session_keypoints("push-up*4"):
         named.step(kp, t + 100.0)
     assert named.reps == 4
+
+
+# -- cadence -------------------------------------------------------------------------------------
+
+
+def reference_period(x: np.ndarray, dt: float, shortest: float, longest: float, strength: float) -> float | None:
+    """dominant_period for one signal, written out plainly: the unbiased autocorrelation lag by lag."""
+    x = x - x.mean()
+    n = len(x)
+    ac = [float(np.dot(x[: n - k], x[k:])) / (n - k) / (float(np.dot(x, x)) / n) for k in range(n)]
+    lo, hi = max(2, int(shortest / dt)), min(n // 2, int(longest / dt))
+    peaks = [k for k in range(lo + 1, hi - 1) if ac[k] >= ac[k - 1] and ac[k] >= ac[k + 1]]
+    if not peaks:
+        return None
+    highest = max(ac[k] for k in peaks)
+    best = next(k for k in peaks if ac[k] >= 0.85 * highest)
+    return best * dt if ac[best] > strength else None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dominant_period_matches_a_plain_autocorrelation(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    dt, n = 1 / 30, 300
+    t = np.arange(n) * dt
+    period = rng.uniform(0.5, 3.5)
+    x = np.sin(2 * np.pi * t / period) + rng.normal(0, 0.3, n) + 0.05 * t
+    got = dominant_period([x], dt, 0.4, 4.0, 0.5)
+    assert got == pytest.approx(reference_period(x, dt, 0.4, 4.0, 0.5))
+    assert got == pytest.approx(period, abs=0.1 * period)
+
+
+def test_no_cadence_in_noise_a_drift_or_a_single_move() -> None:
+    rng = np.random.default_rng(3)
+    t = np.arange(300) / 30
+    single = np.exp(-(((t - 5.0) / 0.6) ** 2))  # one squat, or picking up a bar
+    for x in (rng.normal(size=300), 0.3 * t, single):
+        assert dominant_period([x], 1 / 30, 0.4, 4.0, 0.5) is None
+    # Two sources: the period of what they share.
+    shared = np.sin(2 * np.pi * t / 1.5)
+    assert dominant_period([shared + rng.normal(0, 0.5, 300), 2 * shared], 1 / 30, 0.4, 4.0, 0.5) == pytest.approx(
+        1.5, abs=0.1
+    )
+
+
+def drifting_set(exercise: str, reps: int, rep_seconds: float, depth: float, drift: float, seed: int = 5):
+    """Keypoints of a fast set whose posture drifts: each rep goes ``depth`` of the way down from
+    a rest that sinks ``drift`` of the way and comes back up over 12 s (a long set's fatigue)."""
+    from nodes.athlete.motion import project
+    from nodes.pose.keypoints import Keypoints
+    from nodes.pose.schemas import SCHEMAS
+
+    take = Take(exercise, reps=reps, seed=seed)
+    names = SCHEMAS["blazepose33"]
+    rng = np.random.default_rng(seed)
+    for i in range(int((2.0 + reps * rep_seconds) * 30)):
+        t = i / 30
+        u = (t - 1.0) / rep_seconds
+        rep = depth * 0.5 * (1 - np.cos(2 * np.pi * u)) if 0 <= u < reps else 0.0
+        rest = drift * 0.5 * (1 - np.cos(2 * np.pi * t / 12.0))
+        xy, conf = project(take, rest + rep, names)
+        xy = xy + rng.normal(0, 1.5, xy.shape)
+        yield t, Keypoints("blazepose33", names, xy.astype(np.float32), conf.astype(np.float32), 0.99, take.size)
+
+
+def test_a_long_fast_set_whose_posture_drifts_is_measured_rep_by_rep(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nodes.counting.counter import WorkoutCounter
+
+    def counted() -> int:
+        counter = WorkoutCounter(spec.load("squat"), known=True)
+        for t, kp in drifting_set("squat", 30, 1.0, 0.6, 0.4):
+            counter.step(kp, t)
+        return counter.reps
+
+    with_cadence = counted()
+    monkeypatch.setattr(Cadence, "STRENGTH", 2.0)  # no movement repeats this clearly: the 10 s range
+    without = counted()
+    assert with_cadence >= 24 and without <= with_cadence / 2, (with_cadence, without)

@@ -4,9 +4,11 @@
 one frame) before any smoothing spreads them out. ``RangeTracker`` learns the range of motion a
 person actually shows: the 10th and 90th percentiles of the signal over the last few seconds, so
 the range follows a person who goes deeper or shallower, forgets a warm-up or an earlier set, and
-is not set by one glitch. A signal's *level* is its place in that range (0 at the low end, 1 at
-the high end); thresholds on levels are the same for a tall or short person, a front or side
-view, and a deep or shallow mover. ``Agreement`` says whether two signals have been moving together
+is not set by one glitch; while the movement repeats at a clear cadence (``Cadence``), over the
+last few of its periods only, so a long fast set whose posture drifts is measured rep by rep. A
+signal's *level* is its place in that range (0 at the low end, 1 at the high end); thresholds on
+levels are the same for a tall or short person, a front or side view, and a deep or shallow mover.
+``Agreement`` says whether two signals have been moving together
 (a level's later sources against its first one), so a source that a camera or a normalization turns
 against the movement is left out instead of cancelling the others.
 """
@@ -16,6 +18,8 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
+
+import numpy as np
 
 
 class RunningQuantiles:
@@ -77,6 +81,16 @@ class RangeTracker:
         self.values.add(value, t)
         self.low = self.values.quantile(self.q)
         self.high = self.values.quantile(1.0 - self.q)
+
+    @property
+    def window(self) -> float:
+        return self.values.window
+
+    @window.setter
+    def window(self, seconds: float) -> None:
+        """Take the range over the last ``seconds`` from the next value on (values older than a
+        shorter window leave with it; a longer one fills as values come)."""
+        self.values.window = seconds
 
     def unlearn(self) -> None:
         """Take back the value added last: a frame that turned out not to be the exercise's."""
@@ -148,3 +162,79 @@ class Agreement:
         if self.n < self.warmup or self.vx <= 0.0 or self.vy <= 0.0:
             return 1.0
         return max(-1.0, min(1.0, self.cxy / math.sqrt(self.vx * self.vy)))
+
+
+HARMONIC_SHARE = 0.85
+
+
+def dominant_period(
+    signals: list[np.ndarray], dt: float, shortest: float, longest: float, min_strength: float
+) -> float | None:
+    """The period, in seconds, at which signals sampled every ``dt`` seconds repeat most clearly:
+    the first local peak nearly as high as the highest (``HARMONIC_SHARE`` of it), between
+    ``shortest`` and ``longest`` seconds of lag, of their mean autocorrelation (each normalized to
+    1 at lag 0 and unbiased: divided by the overlap), or None when no peak reaches
+    ``min_strength`` (1 is a perfect repetition, 0 none)."""
+    curves = []
+    for x in signals:
+        x = np.asarray(x, np.float64) - np.mean(x)
+        n = len(x)
+        spectrum = np.fft.rfft(x, 2 * n)  # zero-padded: the linear, not circular, autocorrelation
+        ac = np.fft.irfft(spectrum * np.conj(spectrum))[:n]
+        if ac[0] > 0.0:
+            curves.append(ac / ac[0] * n / (n - np.arange(n)))
+    if not curves:
+        return None
+    n = min(len(c) for c in curves)
+    ac = np.mean([c[:n] for c in curves], axis=0)
+    lo, hi = max(2, int(shortest / dt)), min(n // 2, int(longest / dt))
+    if hi <= lo + 2:
+        return None
+    seg = ac[lo:hi]
+    peaks = np.flatnonzero((seg[1:-1] >= seg[:-2]) & (seg[1:-1] >= seg[2:])) + 1
+    if len(peaks) == 0:
+        return None
+    # The first peak nearly as high as the highest: a repetition correlates as well at two periods
+    # as at one, and noise decides which of them is the higher.
+    best = peaks[np.argmax(seg[peaks] >= HARMONIC_SHARE * seg[peaks].max())]
+    return float((lo + best) * dt) if seg[best] > min_strength else None
+
+
+class Cadence:
+    """The period at which a level's sources repeat, over the last ``window`` seconds
+    (``dominant_period`` of each source's values), recomputed every ``every`` seconds; None while
+    the movement does not repeat clearly or less than ``min_samples`` values of a source are in."""
+
+    SHORTEST = 0.4  # s: faster than any rep a person does
+    LONGEST = 4.0  # s: a slow rep; longer lags are too few in a 10 s window to judge
+    STRENGTH = 0.5  # the autocorrelation a repetition reaches that idle sway and noise do not
+
+    def __init__(self, sources: int, window: float, every: float = 0.5, min_samples: int = 60) -> None:
+        self.window = window
+        self.every = every
+        self.min_samples = min_samples
+        self.history: list[deque[tuple[float, float]]] = [deque() for _ in range(sources)]
+        self.checked = -math.inf
+        self.period: float | None = None
+
+    def add(self, source: int, value: float, t: float) -> None:
+        if math.isnan(value):
+            return
+        h = self.history[source]
+        h.append((t, value))
+        while h[0][0] < t - self.window:
+            h.popleft()
+
+    def __call__(self, t: float) -> float | None:
+        """The period now (from the values added before ``t``)."""
+        if t - self.checked < self.every:
+            return self.period
+        self.checked = t
+        full = [h for h in self.history if len(h) >= self.min_samples]
+        if not full:
+            self.period = None
+            return None
+        dt = float(np.median([(h[-1][0] - h[0][0]) / (len(h) - 1) for h in full]))
+        signals = [np.fromiter((v for _, v in h), np.float64, len(h)) for h in full]
+        self.period = dominant_period(signals, dt, self.SHORTEST, self.LONGEST, self.STRENGTH) if dt > 0 else None
+        return self.period

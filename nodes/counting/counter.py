@@ -66,9 +66,10 @@ class WorkoutCounter:
             scratch.step(kp, t)
         for key, tracker in self.metrics.ranges.items():
             tracker.seed(scratch.metrics.ranges[key].window_values(), frames[0][0])
-        # Which sources move together is known over the frames too (stepping through them again
-        # adds nothing: they are not newer than what it has seen).
+        # Which sources move together, and at what cadence, is known over the frames too (stepping
+        # through them again adds nothing: they are not newer than what it has seen).
         self.metrics.agreement = scratch.metrics.agreement
+        self.metrics.cadences = scratch.metrics.cadences
 
     def gate_blocks(self, kp: Keypoints, values: dict[str, float], conf: list | None = None) -> str | None:
         """Why nothing may count on this frame (no person, a joint unseen, the gate condition
@@ -100,6 +101,8 @@ class WorkoutCounter:
             record["not_counted_too_fast"] = machine.too_fast
         if self.metrics.ranges:
             record["calibration"] = self.metrics.calibration()
+        if self.known and (cadence := self.metrics.cadence()):
+            record["cadence_s"] = cadence  # the ranges are taken over a few of these periods
         if self.metrics.left_out:
             record["left_out"] = {k: list(v) for k, v in self.metrics.left_out.items()}
         if self.workout.hold:

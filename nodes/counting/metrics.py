@@ -7,10 +7,13 @@ from functools import lru_cache
 
 from nodes.pose.keypoints import Keypoints, name_index
 
-from .calibration import Agreement, RangeTracker, RunningMedian
+from .calibration import Agreement, Cadence, RangeTracker, RunningMedian
 from .spec import Metric, Workout, sides_of
 
 Point = tuple[float, float]
+
+CADENCE_PERIODS = 3.0  # the range of a repeating movement: its last three reps
+CADENCE_MIN_WINDOW = 2.0  # s: never fewer frames than the quantiles need to ignore a glitch
 
 
 def _side(joint: str, side: str | None) -> str:
@@ -72,6 +75,9 @@ class MetricEvaluator:
         self.agreement = {
             (m.name, source): Agreement(m.window) for m in workout.metrics.values() for source, _ in m.sources[1:]
         }
+        # A known exercise's level is taken over a few periods of the person's cadence while they
+        # repeat clearly (see ``_follow_cadence``).
+        self.cadences = {m.name: Cadence(len(m.sources), m.window) for m in workout.metrics.values() if m.sources}
         self.left_out: dict[str, list[str]] = {}
         self.learned: list[RangeTracker] = []  # the ranges this frame's values went into
 
@@ -123,6 +129,8 @@ class MetricEvaluator:
         poses and some views turn a measure around (a lying body's box stretched to the unit
         square makes the shoulders *rise* as the torso goes down), and averaged in it would
         cancel the movement the first source shows."""
+        if self.known:
+            self._follow_cadence(m, t)
         levels = []
         left_out = []
         primary, primary_moves = math.nan, False
@@ -130,6 +138,8 @@ class MetricEvaluator:
             tracker = self.ranges[(m.name, source)]
             # Tracked with its sign, so a range narrower than min_range is anchored at the rest end.
             v = sign * values[source]
+            if self.known:
+                self.cadences[m.name].add(k, v, t)
             if not math.isnan(v):
                 tracker(v, t)
                 self.learned.append(tracker)
@@ -150,6 +160,22 @@ class MetricEvaluator:
         else:
             self.left_out.pop(m.name, None)
         return sum(levels) / len(levels) if levels else math.nan
+
+    def _follow_cadence(self, m: Metric, t: float) -> None:
+        """While the sources repeat at a clear period, take their ranges over ``CADENCE_PERIODS``
+        of it (at least ``CADENCE_MIN_WINDOW`` s, at most the metric's window): in a long fast set
+        the posture drifts further over 10 s (a per-frame normalized pose's scale, a body sliding
+        on a bench) than one rep moves, and a rep measured against the drift never spans the
+        levels. Without a clear cadence the range is the whole window's, as a first rep or a slow
+        one needs."""
+        period = self.cadences[m.name](t)
+        window = m.window if period is None else min(m.window, max(CADENCE_MIN_WINDOW, CADENCE_PERIODS * period))
+        for source, _ in m.sources:
+            self.ranges[(m.name, source)].window = window
+
+    def cadence(self) -> dict[str, float]:
+        """The period, in seconds, each level's sources repeat at now (levels repeating clearly only)."""
+        return {name: round(c.period, 3) for name, c in self.cadences.items() if c.period is not None}
 
     def unlearn(self) -> None:
         """Take the last frame's values back out of the ranges they went into: a frame where the
