@@ -328,38 +328,61 @@ class Worker:
         raise _Failed from None
 
     def _run_source(self) -> None:
+        """A source's loop: step its generator, number and stamp each item, send it on. Also a
+        hot loop (every packet of the graph starts here): a plain dict of values is emitted
+        inline, and times and counts go to the stats at each flush, as in ``_run_single``."""
         stop = self.runtime.stop_event
         seqs: dict[str, int] = {}
         node = self.instance(self.name)
         generator = iter(node.generate())
-        stats = self.stats
+        step = generator.__next__
+        stats, outbox, port_targets = self.stats, self.outbox, self.port_targets
+        record, settle = stats.times.raw.append, stats.times.settle
         default_stream = self.name
         flush_each = self.spec.cls.flush_each
-        while not stop.is_set():
-            t0 = time.perf_counter()
-            try:
-                item = next(generator)
-            except StopIteration:
-                stats.record(time.perf_counter() - t0)
-                break
-            except Exception as exc:
-                self.runtime.fail(NodeFailure(self.name, seqs.get(default_stream), exc, traceback.format_exc()))
-                raise _Failed from None
-            dt = time.perf_counter() - t0
-            stats.times.append(dt)
-            if isinstance(item, Sample):
-                stream = item.stream or default_stream
-                ts = item.timestamp if item.timestamp is not None else time.time()
-                values = item.values
-            else:
-                stream, ts, values = default_stream, time.time(), item
-            seq = seqs.get(stream, 0)
-            seqs[stream] = seq + 1
-            self.generated += 1
-            self.emit(stream, seq, ts, values)
-            # A slow source (camera, decoder) sends each frame at once; a fast one in small batches.
-            if flush_each or dt > FLUSH_AFTER_S or not self.generated % FLUSH_EVERY:
-                self.flush()
+        now = time.time
+        generated, sent = self.generated, 0
+        try:
+            while not stop.is_set():
+                t0 = perf_counter()
+                try:
+                    item = step()
+                except StopIteration:
+                    record(perf_counter() - t0)
+                    break
+                except Exception as exc:
+                    self.runtime.fail(NodeFailure(self.name, seqs.get(default_stream), exc, traceback.format_exc()))
+                    raise _Failed from None
+                dt = perf_counter() - t0
+                record(dt)
+                if isinstance(item, Sample):
+                    stream = item.stream or default_stream
+                    ts = item.timestamp if item.timestamp is not None else now()
+                    values = item.values
+                else:
+                    stream, ts, values = default_stream, now(), item
+                seq = seqs.get(stream, 0)
+                seqs[stream] = seq + 1
+                generated += 1
+                if values.__class__ is dict:  # what ``emit`` does with a dict, without the call
+                    for port, indexes in port_targets:
+                        data = values.get(port, EMPTY)
+                        if data is not EMPTY:
+                            sent += 1
+                        if indexes:
+                            packet = Packet(stream, seq, ts, data)
+                            for k in indexes:
+                                outbox[k].append(packet)
+                else:
+                    self.emit(stream, seq, ts, values)
+                # A slow source (camera, decoder) sends each frame at once; a fast one in small batches.
+                if flush_each or dt > FLUSH_AFTER_S or not generated % FLUSH_EVERY:
+                    self.generated, stats.packets_out, sent = generated, stats.packets_out + sent, 0
+                    settle()
+                    self.flush()
+        finally:
+            self.generated, stats.packets_out = generated, stats.packets_out + sent
+        settle()
         close = getattr(generator, "close", None)
         if close is not None:
             close()
@@ -369,65 +392,86 @@ class Worker:
         take = self.inbox.take_single
         port = self.ports[0]
         required = port not in self.optional
-        flush, fail = self.flush, self._fail
         stats, times, outbox = self.stats, self.stats.times, self.outbox
+        # Per packet: a list append for its time and a local count of values sent; binning the
+        # times and adding the count to the stats wait for the next flush (every FLUSH_EVERY
+        # cheap packets, after each slow one), so a live report stays as current as the outputs.
+        record, settle, fail = times.raw.append, times.settle, self._fail
         port_targets, unwired = self.port_targets, self.unwired
         # Positional calls are cheaper; used when the input is process's first parameter.
         positional = not unwired and _first_parameter(self.spec.cls.process) == port
         stream, process = None, None
-        while True:
-            items = take()
-            if items is None:
-                raise _Stop
-            stats.packets_in += len(items)
-            for n, packet in enumerate(items, 1):
-                if packet is EOS:
-                    stats.packets_in -= 1
-                    return
-                data = packet.data
-                if data is ENDED:
-                    stats.packets_in -= 1
-                    if packet.stream == stream:
-                        stream = None  # its instance is closed: look the next one up again
-                    self.end_stream(packet.stream, packet.seq, packet.timestamp)
-                    continue
-                if data is EMPTY and required:
-                    out = None
-                else:
-                    if packet.stream != stream:
-                        stream = packet.stream
-                        node = self.instance(stream)
-                        process = node.process
-                    node.packet = packet
-                    t0 = perf_counter()
-                    try:
-                        if positional:
-                            out = process(None if data is EMPTY else data)
-                        else:
-                            out = process(**{port: None if data is EMPTY else data}, **unwired)
-                    except Exception as exc:
-                        out = fail(packet, exc)
-                    dt = perf_counter() - t0
-                    times.append(dt)
-                    if dt > FLUSH_AFTER_S:
-                        n = 0
-                    if out.__class__ is list:
-                        self.emit_outputs(packet.stream, packet.seq, packet.timestamp, out)
-                        if not n % FLUSH_EVERY:
-                            flush()
+        sent = 0  # values sent since the last flush
+
+        def flush() -> None:
+            nonlocal sent
+            stats.packets_out += sent
+            sent = 0
+            settle()
+            self.flush()
+
+        try:
+            while True:
+                items = take()
+                if items is None:
+                    raise _Stop
+                stats.packets_in += len(items)
+                for n, packet in enumerate(items, 1):
+                    if packet is EOS:
+                        stats.packets_in -= 1
+                        flush()
+                        return
+                    data = packet.data
+                    if data is ENDED:
+                        stats.packets_in -= 1
+                        if packet.stream == stream:
+                            stream = None  # its instance is closed: look the next one up again
+                        self.end_stream(packet.stream, packet.seq, packet.timestamp)
                         continue
-                for out_port, indexes in port_targets:
-                    value = EMPTY if out is None else out.get(out_port, EMPTY)
-                    if value is not EMPTY:
-                        stats.packets_out += 1
-                    if indexes:
-                        sent = Packet(packet.stream, packet.seq, packet.timestamp, value)
-                        for k in indexes:
-                            outbox[k].append(sent)
-                # Send at once after slow work (keeps stages overlapped); batch only cheap packets.
-                if not n % FLUSH_EVERY:
-                    flush()
-            flush()
+                    if data is EMPTY and required:
+                        out = None
+                    else:
+                        if packet.stream != stream:
+                            stream = packet.stream
+                            node = self.instance(stream)
+                            process = node.process
+                        node.packet = packet
+                        t0 = perf_counter()
+                        try:
+                            if positional:
+                                out = process(None if data is EMPTY else data)
+                            else:
+                                out = process(**{port: None if data is EMPTY else data}, **unwired)
+                        except Exception as exc:
+                            out = fail(packet, exc)
+                        dt = perf_counter() - t0
+                        record(dt)
+                        if dt > FLUSH_AFTER_S:
+                            n = 0
+                        if out.__class__ is list:
+                            self.emit_outputs(packet.stream, packet.seq, packet.timestamp, out)
+                            if not n % FLUSH_EVERY:
+                                flush()
+                            continue
+                    for out_port, indexes in port_targets:
+                        value = EMPTY if out is None else out.get(out_port, EMPTY)
+                        if value is not EMPTY:
+                            sent += 1
+                        if indexes:
+                            # A value passed on unchanged goes on in its own packet (the same stream,
+                            # seq and timestamp; packets are never changed): no allocation per hop.
+                            if value is data:
+                                out_packet = packet
+                            else:
+                                out_packet = Packet(packet.stream, packet.seq, packet.timestamp, value)
+                            for k in indexes:
+                                outbox[k].append(out_packet)
+                    # Send at once after slow work (keeps stages overlapped); batch only cheap packets.
+                    if not n % FLUSH_EVERY:
+                        flush()
+                flush()
+        finally:
+            stats.packets_out += sent  # also when a failure ends the loop
 
     def _run_async(self, limit: int) -> None:
         """One input, up to ``limit`` packets in flight: ``process`` returns futures, results

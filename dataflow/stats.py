@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 import threading
@@ -25,41 +26,53 @@ class Timing:
 
     ``append`` is on every node's per-packet path, so it only appends to a short list; every
     ``RAW_TIMES`` times the list is binned at once with numpy (a logarithm and a dict update per
-    packet in Python cost a third of the engine's pass-through rate). Only the worker's thread
-    appends; a live report may read from another thread, so binning and reading share a lock
-    (taken once per ``RAW_TIMES`` packets, never per packet).
+    packet in Python cost a third of the engine's pass-through rate). The engine's hot loops go
+    one step further: they append to ``raw`` themselves (no method call per packet) and call
+    ``settle`` once per batch of packets, so ``raw`` holds at most ``RAW_TIMES`` plus one batch.
+    Only the worker's thread appends; a live report may read from another thread, so binning and
+    reading share a lock (taken once per ``RAW_TIMES`` packets, never per packet).
     """
 
-    __slots__ = ("_binned", "_binned_total", "_bins", "_lock", "_np", "_raw")
+    __slots__ = ("_binned", "_binned_total", "_bins", "_lock", "_np", "raw")
 
     def __init__(self) -> None:
         import numpy  # here rather than when binning: the first bin must not stall a running graph
 
         self._np = numpy
-        self._raw: list[float] = []
+        # Times not binned yet. Always the same list (binning empties it in place), so a hot loop
+        # may hold its ``append``.
+        self.raw: list[float] = []
         self._bins = numpy.zeros(_BUCKETS, dtype=numpy.int64)
         self._binned = 0
         self._binned_total = 0.0
         self._lock = threading.Lock()
 
     def append(self, seconds: float) -> None:
-        """Add one time (the name keeps the hot loops' ``times.append``)."""
-        raw = self._raw
+        """Add one time."""
+        raw = self.raw
         raw.append(seconds)
         if len(raw) >= RAW_TIMES:
             self._bin()
 
+    def settle(self) -> None:
+        """Bin the times appended to ``raw`` directly once there are ``RAW_TIMES`` of them (on the
+        appending thread, after a batch of packets)."""
+        if len(self.raw) >= RAW_TIMES:
+            self._bin()
+
     def _bin(self) -> None:
+        # Only the appending thread bins, so nothing is appended between the sum and the clear.
         with self._lock:
-            raw, self._raw = self._raw, []
-            self._binned += len(raw)
+            raw = self.raw
             self._binned_total += self._add(self._bins, raw)
+            self._binned += len(raw)
+            raw.clear()
 
     def _add(self, bins: Any, raw: list[float]) -> float:
         """Count ``raw`` into ``bins``; their sum."""
         np = self._np
         # struct packs a list of floats into doubles at twice the speed of np.array(list).
-        pack = _PACK_RAW if len(raw) == RAW_TIMES else struct.Struct(f"{len(raw)}d")
+        pack = _PACK_RAW if len(raw) == RAW_TIMES else _packer(len(raw))
         times = np.frombuffer(pack.pack(*raw), dtype=np.float64)
         # Bucket floor(log(t / 100 ns) / log(1.02)); times under 100 ns (or 0) in bucket 0.
         scaled = np.maximum(times, _LOW_S)
@@ -75,7 +88,7 @@ class Timing:
         """Counts per bucket (a numpy array), count and total, the times not yet binned included;
         safe from any thread."""
         with self._lock:
-            raw = list(self._raw)
+            raw = list(self.raw)
             bins = self._bins.copy()
             count, total = self._binned, self._binned_total
         if raw:
@@ -86,7 +99,7 @@ class Timing:
     def count(self) -> int:
         """How many times were added."""
         with self._lock:
-            return self._binned + len(self._raw)
+            return self._binned + len(self.raw)
 
     @property
     def total(self) -> float:
@@ -104,6 +117,12 @@ class Timing:
         """The time at rank round(q * (count - 1)): the middle of its bucket."""
         bins, count, _ = self.snapshot()
         return _quantile(bins, count, q)
+
+
+@functools.lru_cache(maxsize=64)
+def _packer(n: int) -> struct.Struct:
+    """A packer of ``n`` doubles (a hot loop's batch may leave a few more than RAW_TIMES)."""
+    return struct.Struct(f"{n}d")
 
 
 def _quantile(bins: Any, count: int, q: float) -> float:

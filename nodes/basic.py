@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from dataflow import ANY, SCALAR, In, Node, Out, Param, Sample, UserError
+from dataflow import ANY, SCALAR, In, Node, Out, Param, UserError
 
 from .jsonutil import dumps
 
@@ -26,15 +26,19 @@ class CounterSource(Node):
         Param("step", float, 1.0, "increment"),
     ]
 
-    def generate(self) -> Iterator[Sample]:
+    def generate(self) -> Iterator[dict[str, Any]]:
+        # Plain dicts: the engine stamps each with time.time() as it takes it, as a Sample with
+        # timestamp=time.time() would be, without building a Sample per packet (a Sample and the
+        # attribute reads per item cost this counter 1.4 us a packet, the engine's own loop 0.6).
+        count, rate, start, step = self.count, self.rate, self.start, self.step
         t0 = time.monotonic()
         i = 0
-        while self.count == 0 or i < self.count:
-            if self.rate > 0:
-                delay = t0 + i / self.rate - time.monotonic()
+        while count == 0 or i < count:
+            if rate > 0:
+                delay = t0 + i / rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            yield Sample({"value": self.start + i * self.step}, timestamp=time.time())
+            yield {"value": start + i * step}
             i += 1
 
 

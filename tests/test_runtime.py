@@ -450,3 +450,48 @@ def test_a_batched_input_changes_no_value(graph_file) -> None:
     )
     assert run(g).exit_code == 0
     assert values("out") == [2.0 * i for i in range(50)]
+
+
+def test_stats_count_every_value_sent_when_a_node_skips_an_error_mid_batch(graph_file) -> None:
+    # queue_size 64: packets go in batches, and the engine adds a batch's counts at its flushes.
+    g = graph_file(
+        "queue_size: 64\nnodes:\n  src: {type: counter, params: {count: 1000}}\n"
+        "  p: {type: passthrough, inputs: {value: src.value}}\n"
+        "  flaky: {type: 'testnodes:FailAt', inputs: {value: p.value}, params: {at: 500}, on_error: skip}\n"
+        "  q: {type: passthrough, inputs: {value: flaky.value}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: q.value}}\n"
+    )
+    result = run(g)
+    rows = {r["node"]: r for r in result.stats}
+    assert rows["src"]["packets_out"] == 1000 and rows["p"]["packets_out"] == 1000
+    assert rows["flaky"]["packets_in"] == 1000 and rows["flaky"]["packets_out"] == 999
+    assert rows["flaky"]["errors_skipped"] == 1
+    assert rows["q"]["packets_in"] == 1000 and rows["q"]["packets_out"] == 999
+    assert values("out") == [float(i) for i in range(1000) if i != 500]
+
+
+def test_stats_count_the_values_sent_before_a_failure(graph_file) -> None:
+    g = graph_file(
+        "queue_size: 64\nnodes:\n  src: {type: counter, params: {count: 100000}}\n"
+        "  bad: {type: 'testnodes:FailAt', inputs: {value: src.value}, params: {at: 50}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: bad.value}}\n"
+    )
+    result = run(g)
+    assert result.exit_code == 1
+    rows = {r["node"]: r for r in result.stats}
+    assert rows["bad"]["packets_out"] == 50 and rows["out"]["packets_in"] == 50
+    assert rows["src"]["packets_out"] >= 51 and rows["src"]["packets_out"] == result.summary["frames"]
+
+
+def test_pass_through_keeps_each_packets_stream_seq_and_value(graph_file) -> None:
+    g = graph_file(
+        "nodes:\n  src: {type: 'testnodes:TwoStreams', params: {count: 200}}\n"
+        "  p: {type: passthrough, inputs: {value: src.value}}\n"
+        "  s: {type: scale, inputs: {value: p.value}, params: {factor: 2}}\n"
+        "  q: {type: passthrough, inputs: {value: s.value}}\n"
+        "  out: {type: 'testnodes:Collect', inputs: {value: q.value}}\n"
+    )
+    assert run(g).exit_code == 0
+    got = testnodes.RECEIVED["out"]
+    for stream, value in (("a", 2.0), ("b", 200.0)):
+        assert [(seq, v) for s, seq, v in got if s == stream] == [(i, value) for i in range(200)]
