@@ -119,4 +119,3 @@ class LivePeopleView(LiveView):
 def _id_order(item: tuple[str, Any]) -> tuple[int, str]:
     pid = item[0]
     return (int(pid), pid) if pid.isdigit() else (1 << 30, pid)
-
