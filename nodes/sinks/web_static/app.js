@@ -148,6 +148,7 @@ function addRepRows(reps) {
     for (const text of [rep.rep, `${fmt(rep.duration, 2)} s`, fmt(rep.range_of_motion, 1), fmt(rep.energy, 3)]) {
       row.insertCell().textContent = String(text);
     }
+    row.lastChild.className = "rep-energy";
     lastRepShown = rep.n;
   }
   while (body.rows.length > 50) body.deleteRow(-1);
