@@ -18,6 +18,11 @@ from nodes.pose.keypoints import Keypoints
 MAX_EVENTS = 1000  # rep events a session summary lists (the newest)
 
 
+def person_of(stream: str) -> str:
+    """The person's id in a per-person stream's name (``<stream>/<id>``, as the tracker names them)."""
+    return stream.rsplit("/", 1)[-1]
+
+
 def rep_row(rep: Any, energy: dict | None) -> dict[str, Any]:
     """A rep event as a plain dict, with the energy the meter gave it on the same frame."""
     row = rep.to_dict()

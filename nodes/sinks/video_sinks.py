@@ -15,6 +15,8 @@ from nodes.pose.keypoints import Keypoints
 from nodes.pose.people import PEOPLE
 from nodes.pose.schemas import SKELETON
 
+from .sinks import person_of
+
 
 def annotate(frame: np.ndarray, kp: Keypoints | None, state: dict | None, energy: dict | None) -> np.ndarray:
     """Skeleton (joint colour by confidence), rep count, state and an energy bar."""
@@ -65,7 +67,7 @@ def annotate_people(frame: np.ndarray, people: list[Keypoints], states: dict[str
     holds the newest rep-counter state of each person's stream (``<stream>/<id>``)."""
     img = frame.copy()
     scale = max(1.0, img.shape[1] / 640)
-    by_id = {stream.rsplit("/", 1)[-1]: state for stream, state in states.items()}
+    by_id = {person_of(stream): state for stream, state in states.items()}
     for kp in people:
         colour = PERSON_COLOURS[(kp.track or 0) % len(PERSON_COLOURS)]
         draw_skeleton(img, kp, scale, colour)

@@ -99,9 +99,7 @@ class LiveView(Node):
     def process(
         self, frame: np.ndarray | None, keypoints: Keypoints | None, state: dict | None, energy: dict | None, rep: Any
     ) -> None:
-        self.frames += 1
-        if self.first_t is None:
-            self.first_t, self.started = float(self.timestamp), time.perf_counter()
+        self._tick()
         if self.report and state is not None:
             self._keep_for_report(state, energy, rep)
         if rep is not None:
@@ -134,7 +132,6 @@ class LiveView(Node):
         if "plot" in state:
             # The reps node sends its workout's metric and thresholds whenever its exercise changes.
             self.plot = state["plot"]
-        elapsed = time.perf_counter() - (self.started or time.perf_counter())
         out: dict[str, Any] = {
             "seq": self.seq,
             "t": round(float(self.timestamp), 3),
@@ -146,7 +143,7 @@ class LiveView(Node):
             "hold_seconds": state.get("hold_seconds"),
             "metrics": state.get("metrics", {}),
             "energy": None if energy is None else energy.get("score"),
-            "fps": round(self.frames / elapsed, 1) if elapsed > 0 else None,
+            "fps": self._fps(),
             "plot": self.plot,
             "rep_list": self.reps,
             "ended": False,
@@ -155,17 +152,30 @@ class LiveView(Node):
             out["keypoints"] = keypoints_message(kp)
         return out
 
-    def ended(self) -> float:
-        last = self.shared
-        summary = {
-            "exercise": last.state.get("exercise"),
-            "reps": last.state.get("reps", 0),
+    def _tick(self) -> None:
+        """Count a frame; the first one starts the clock (fps leaves set-up out)."""
+        self.frames += 1
+        if self.first_t is None:
+            self.first_t, self.started = float(self.timestamp), time.perf_counter()
+
+    def _fps(self) -> float | None:
+        elapsed = time.perf_counter() - (self.started or time.perf_counter())
+        return round(self.frames / elapsed, 1) if elapsed > 0 else None
+
+    def _end_summary(self, last: dict[str, Any]) -> dict[str, Any]:
+        """What the session's end shows, from the last state sent: what was done, then its reps."""
+        return {
+            "exercise": last.get("exercise"),
+            "reps": last.get("reps", 0),
             "frames": self.frames,
-            "seconds": round(last.state.get("t", 0.0) - (self.first_t or 0.0), 2),
+            "seconds": round(last.get("t", 0.0) - (self.first_t or 0.0), 2),
             "rep_events": self.reps,
             "rep_events_shown": f"the last {REP_ROWS}" if len(self.reps) >= REP_ROWS else "all",
         }
-        ended = {**last.state, "ended": True, "summary": summary}
+
+    def ended(self) -> float:
+        last = self.shared
+        ended = {**last.state, "ended": True, "summary": self._end_summary(last.state)}
         if self.report and self.tally.frames:
             # Drawn on the first request, not here: drawing takes a second or two, longer than the
             # engine's grace after a stop (an app's session closing, Ctrl-C), and most ends are

@@ -9,7 +9,6 @@ the newest event of a stream stays in that input until the next one comes.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -18,13 +17,8 @@ from dataflow import EVENT, FRAME, RECORD, In
 from nodes.pose.keypoints import Keypoints
 from nodes.pose.people import PEOPLE
 
-from .sinks import rep_row
+from .sinks import person_of, rep_row
 from .web import REP_ROWS, LiveView, Shared, keypoints_message
-
-
-def person_of(stream: str) -> str:
-    """The person's id in a per-person stream name (``<stream>/<id>``)."""
-    return stream.rsplit("/", 1)[-1]
 
 
 class LivePeopleView(LiveView):
@@ -48,9 +42,7 @@ class LivePeopleView(LiveView):
     def process(  # type: ignore[override]
         self, frame: np.ndarray | None, people: list[Keypoints] | None, states: dict | None, reps: dict | None
     ) -> None:
-        self.frames += 1
-        if self.first_t is None:
-            self.first_t, self.started = float(self.timestamp), time.perf_counter()
+        self._tick()
         for stream, state in (states or {}).items():
             self.people_seen[person_of(stream)] = {"exercise": state.get("exercise"), "reps": state.get("reps", 0)}
         for stream, rep in (reps or {}).items():
@@ -84,7 +76,6 @@ class LivePeopleView(LiveView):
             if self.viewers:
                 entry["keypoints"] = keypoints_message(kp)
             in_view.append(entry)
-        elapsed = time.perf_counter() - (self.started or time.perf_counter())
         return {
             "seq": self.seq,
             "t": round(float(self.timestamp), 3),
@@ -93,27 +84,16 @@ class LivePeopleView(LiveView):
             "counts": [{"id": pid, **seen} for pid, seen in sorted(self.people_seen.items(), key=_id_order)],
             "reps": sum(seen["reps"] for seen in self.people_seen.values()),
             "exercise": None,
-            "fps": round(self.frames / elapsed, 1) if elapsed > 0 else None,
+            "fps": self._fps(),
             "plot": None,
             "rep_list": self.reps,
             "ended": False,
         }
 
-    def ended(self) -> float:
-        last = self.shared
-        summary = {
-            "people": last.state.get("counts", []),
-            "reps": last.state.get("reps", 0),
-            "frames": self.frames,
-            "seconds": round(last.state.get("t", 0.0) - (self.first_t or 0.0), 2),
-            "rep_events": self.reps,
-            "rep_events_shown": f"the last {REP_ROWS}" if len(self.reps) >= REP_ROWS else "all",
-        }
-        self.shared = Shared(last.seq, {**last.state, "ended": True, "summary": summary}, last.frame)
-        self._wake()
-        if self.linger > 0:
-            print(f"live view: input ended; the page stays up at {self.url}", flush=True)
-        return self.linger
+    def _end_summary(self, last: dict[str, Any]) -> dict[str, Any]:
+        summary = super()._end_summary(last)
+        del summary["exercise"]
+        return {"people": last.get("counts", []), **summary}
 
 
 def _id_order(item: tuple[str, Any]) -> tuple[int, str]:
